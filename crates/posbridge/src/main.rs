@@ -1,0 +1,50 @@
+//! `posbridge`: the one binary of the posbridge acquiring platform.
+//!
+//! Exit codes: 0 success; 1 a failure while running (storage, network, an
+//! invariant found broken); 2 bad input or bad usage (the message says what).
+
+mod bench;
+mod crypto_cmd;
+mod demo;
+mod exit;
+mod iso8583_cmd;
+mod ledger_cmd;
+
+use clap::{Parser, Subcommand};
+
+pub use exit::InputError;
+
+/// posbridge — an acquiring platform for card-present payments.
+#[derive(Debug, Parser)]
+#[command(name = "posbridge", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the end-to-end demo on a fresh embedded SQLite database.
+    Demo(demo::Args),
+    /// Decode and encode ISO 8583 messages.
+    #[command(name = "iso8583")]
+    Iso8583(iso8583_cmd::Args),
+    /// Cryptographic calculator for payment engineers.
+    Crypto(crypto_cmd::Args),
+    /// Ledger operator commands.
+    Ledger(ledger_cmd::Args),
+    /// Benchmarks.
+    Bench(bench::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Iso8583(args) => iso8583_cmd::run(args),
+        Command::Crypto(args) => crypto_cmd::run(args),
+        Command::Ledger(args) => ledger_cmd::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    exit::report(outcome)
+}
