@@ -1,11 +1,29 @@
 //! `posbridge bench ...`: benchmarks that report figures against a baseline
 //! measured in the same run.
 
+mod iso8583;
+mod ledger;
+
 /// Arguments.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    which: Which,
+}
 
-/// Runs the benchmark.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("no benchmark is available yet")
+#[derive(Debug, clap::Subcommand)]
+enum Which {
+    /// Durable ledger transfers per second against the engine's plain-row baseline.
+    Ledger(ledger::Args),
+    /// ISO 8583 decode and encode cost against another codec in the same run.
+    #[command(name = "iso8583")]
+    Iso8583(iso8583::Args),
+}
+
+/// Runs the chosen benchmark.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.which {
+        Which::Ledger(args) => ledger::run(args),
+        Which::Iso8583(args) => iso8583::run(args),
+    }
 }
