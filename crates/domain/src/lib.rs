@@ -29,7 +29,9 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod benefits;
 pub mod date;
+pub mod fees;
 pub mod issuing;
 pub mod lifecycle;
 pub mod money;
