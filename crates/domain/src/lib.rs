@@ -36,6 +36,7 @@ pub mod issuing;
 pub mod lifecycle;
 pub mod money;
 pub mod network;
+pub mod onboarding;
 pub mod response;
 pub mod routing;
 
