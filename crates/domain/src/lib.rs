@@ -28,6 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod approvals;
 pub mod batch;
 pub mod benefits;
 pub mod date;
@@ -39,6 +40,7 @@ pub mod network;
 pub mod onboarding;
 pub mod response;
 pub mod routing;
+pub mod settlement;
 
 pub use date::{BusinessDate, YearMonth};
 pub use money::{AmountMinor, Currency};

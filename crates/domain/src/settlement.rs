@@ -1,0 +1,285 @@
+//! Settlement computation: a merchant's net for a cycle, its split across the
+//! bound accounts, and whether a payout needs the owners' approval.
+
+use crate::money::AmountMinor;
+
+/// Most accounts one binding may split into.
+pub const SPLIT_ACCOUNTS_MAX: usize = 16;
+
+/// Settlement cycle of a merchant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cycle {
+    /// Real time, all day.
+    T0,
+    /// Daily at the merchant's cut-off.
+    T1,
+}
+
+impl Cycle {
+    /// Stable name (`T0`, `T1`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cycle::T0 => "T0",
+            Cycle::T1 => "T1",
+        }
+    }
+
+    /// Parses the stable name.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Cycle> {
+        match text {
+            "T0" => Some(Cycle::T0),
+            "T1" => Some(Cycle::T1),
+            _ => None,
+        }
+    }
+}
+
+/// The sums that make a merchant's net for one cycle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MerchantTotals {
+    /// Sales and completions captured.
+    pub captures: AmountMinor,
+    /// Refunds.
+    pub refunds: AmountMinor,
+    /// Merchant fees (net of fees returned by refunds).
+    pub fees: AmountMinor,
+    /// Chargebacks.
+    pub chargebacks: AmountMinor,
+    /// Adjustments, signed.
+    pub adjustments: AmountMinor,
+}
+
+impl MerchantTotals {
+    /// `captures − refunds − fees − chargebacks + adjustments`; `None` on
+    /// overflow.
+    #[must_use]
+    pub fn net(&self) -> Option<AmountMinor> {
+        self.captures
+            .checked_sub(self.refunds)?
+            .checked_sub(self.fees)?
+            .checked_sub(self.chargebacks)?
+            .checked_add(self.adjustments)
+    }
+}
+
+/// How one bound account shares a merchant's net.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SplitRule {
+    /// A fixed amount per cycle, paid first (less when the net is smaller).
+    Fixed(AmountMinor),
+    /// A share of what remains after fixed amounts, in basis points.
+    Percent(u32),
+}
+
+/// One account of a binding and its rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitLine {
+    /// Settlement account id.
+    pub account: String,
+    /// Its rule.
+    pub rule: SplitRule,
+}
+
+/// Why a split cannot be made.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SplitError {
+    /// No accounts, or more than [`SPLIT_ACCOUNTS_MAX`].
+    #[error("a binding splits into 1 to {SPLIT_ACCOUNTS_MAX} accounts")]
+    AccountCount,
+    /// Percentages must add up to exactly 100% (when any are given).
+    #[error("percentages add up to {0} basis points, not 10000")]
+    PercentSum(u64),
+    /// Only fixed amounts: the remainder would have nowhere to go.
+    #[error("a binding with fixed amounts needs at least one percentage line")]
+    NoRemainderLine,
+    /// A negative fixed amount.
+    #[error("fixed amounts must not be negative")]
+    NegativeFixed,
+}
+
+/// Checks a binding's split rules.
+///
+/// # Errors
+/// The first rule that does not hold.
+pub fn validate_split(lines: &[SplitLine]) -> Result<(), SplitError> {
+    if lines.is_empty() || lines.len() > SPLIT_ACCOUNTS_MAX {
+        return Err(SplitError::AccountCount);
+    }
+    let percent_sum: u64 = lines
+        .iter()
+        .filter_map(|l| match l.rule {
+            SplitRule::Percent(bps) => Some(u64::from(bps)),
+            SplitRule::Fixed(_) => None,
+        })
+        .sum();
+    let any_percent = lines
+        .iter()
+        .any(|l| matches!(l.rule, SplitRule::Percent(_)));
+    if !any_percent {
+        return Err(SplitError::NoRemainderLine);
+    }
+    if percent_sum != 10_000 {
+        return Err(SplitError::PercentSum(percent_sum));
+    }
+    if lines
+        .iter()
+        .any(|l| matches!(l.rule, SplitRule::Fixed(a) if a < AmountMinor::ZERO))
+    {
+        return Err(SplitError::NegativeFixed);
+    }
+    Ok(())
+}
+
+/// Splits a positive net across the lines: fixed amounts first in order,
+/// then the remainder by percentage, each share rounded down and the
+/// leftover fen to the last percentage line, so the parts add up exactly.
+///
+/// # Errors
+/// As [`validate_split`].
+pub fn split(
+    net: AmountMinor,
+    lines: &[SplitLine],
+) -> Result<Vec<(String, AmountMinor)>, SplitError> {
+    validate_split(lines)?;
+    let mut remaining = net.max(AmountMinor::ZERO).0;
+    let mut parts: Vec<(String, AmountMinor)> = Vec::with_capacity(lines.len());
+    for line in lines {
+        if let SplitRule::Fixed(amount) = line.rule {
+            let take = amount.0.min(remaining);
+            remaining -= take;
+            parts.push((line.account.clone(), AmountMinor(take)));
+        }
+    }
+    let pool = i128::from(remaining);
+    let last_percent = lines
+        .iter()
+        .rposition(|l| matches!(l.rule, SplitRule::Percent(_)));
+    let mut given = 0_i64;
+    for (index, line) in lines.iter().enumerate() {
+        let SplitRule::Percent(bps) = line.rule else {
+            continue;
+        };
+        let share = if Some(index) == last_percent {
+            remaining - given
+        } else {
+            i64::try_from(pool * i128::from(bps) / 10_000).unwrap_or(0)
+        };
+        given += share;
+        parts.push((line.account.clone(), AmountMinor(share)));
+    }
+    let total: i64 = parts.iter().map(|(_, a)| a.0).sum();
+    assert_eq!(
+        total,
+        net.max(AmountMinor::ZERO).0,
+        "split must add up to the net"
+    );
+    Ok(parts)
+}
+
+/// Whether a payout to a joint account needs its owners' approval: when the
+/// account has a payout threshold and the amount is above it.
+#[must_use]
+pub fn payout_needs_approval(amount: AmountMinor, threshold: Option<AmountMinor>) -> bool {
+    threshold.is_some_and(|t| amount > t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line(account: &str, rule: SplitRule) -> SplitLine {
+        SplitLine {
+            account: account.to_owned(),
+            rule,
+        }
+    }
+
+    #[test]
+    fn net_formula() {
+        let totals = MerchantTotals {
+            captures: AmountMinor(100_000),
+            refunds: AmountMinor(5_000),
+            fees: AmountMinor(570),
+            chargebacks: AmountMinor(1_000),
+            adjustments: AmountMinor(-30),
+        };
+        assert_eq!(totals.net(), Some(AmountMinor(93_400)));
+    }
+
+    #[test]
+    fn splits_fixed_then_percent_exactly() {
+        let lines = [
+            line("RENT", SplitRule::Fixed(AmountMinor(10_000))),
+            line("A", SplitRule::Percent(3_333)),
+            line("B", SplitRule::Percent(6_667)),
+        ];
+        let parts = split(AmountMinor(100_001), &lines).unwrap();
+        assert_eq!(
+            parts,
+            vec![
+                ("RENT".to_owned(), AmountMinor(10_000)),
+                ("A".to_owned(), AmountMinor(29_997)), // 90 001 × 33.33% = 29 997.33, down
+                ("B".to_owned(), AmountMinor(60_004)), // the rest, so the parts add up
+            ]
+        );
+    }
+
+    #[test]
+    fn fixed_amounts_take_what_there_is() {
+        let lines = [
+            line("RENT", SplitRule::Fixed(AmountMinor(10_000))),
+            line("A", SplitRule::Percent(10_000)),
+        ];
+        let parts = split(AmountMinor(4_000), &lines).unwrap();
+        assert_eq!(parts[0].1, AmountMinor(4_000));
+        assert_eq!(parts[1].1, AmountMinor(0));
+    }
+
+    #[test]
+    fn invalid_splits() {
+        let check = |lines: &[SplitLine], expected: SplitError| {
+            assert_eq!(validate_split(lines), Err(expected));
+        };
+        check(&[], SplitError::AccountCount);
+        check(
+            &[line("A", SplitRule::Percent(9_999))],
+            SplitError::PercentSum(9_999),
+        );
+        check(
+            &[line("A", SplitRule::Fixed(AmountMinor(1)))],
+            SplitError::NoRemainderLine,
+        );
+        check(
+            &[
+                line("A", SplitRule::Fixed(AmountMinor(-1))),
+                line("B", SplitRule::Percent(10_000)),
+            ],
+            SplitError::NegativeFixed,
+        );
+    }
+
+    #[test]
+    fn payout_threshold() {
+        let threshold = Some(AmountMinor(5_000_000));
+        assert!(!payout_needs_approval(AmountMinor(5_000_000), threshold));
+        assert!(payout_needs_approval(AmountMinor(5_000_001), threshold));
+        assert!(!payout_needs_approval(AmountMinor(i64::MAX), None));
+    }
+
+    proptest! {
+        #[test]
+        fn parts_always_add_up(net in 0_i64..1_000_000_000_000, a in 0_u32..=10_000, fixed in 0_i64..1_000_000) {
+            let lines = [
+                line("F", SplitRule::Fixed(AmountMinor(fixed))),
+                line("A", SplitRule::Percent(a)),
+                line("B", SplitRule::Percent(10_000 - a)),
+            ];
+            let parts = split(AmountMinor(net), &lines).unwrap();
+            prop_assert_eq!(parts.iter().map(|(_, x)| x.0).sum::<i64>(), net);
+            prop_assert!(parts.iter().all(|(_, x)| x.0 >= 0));
+        }
+    }
+}
