@@ -40,6 +40,7 @@ pub mod network;
 pub mod onboarding;
 pub mod response;
 pub mod routing;
+pub mod sandbox;
 pub mod settlement;
 
 pub use date::{BusinessDate, YearMonth};
