@@ -40,6 +40,7 @@ mod field;
 mod frame;
 mod message;
 mod mti;
+pub mod samples;
 pub mod tlv;
 
 pub use accessors::{OriginalData, de};
