@@ -11,31 +11,6 @@ use crate::mti::Mti;
 /// Longest transport header a dialect may have.
 pub const HEADER_LEN_MAX: usize = 16;
 
-/// Something the encoder can write: a decoded [`Message`] or a
-/// [`MessageBuilder`].
-trait Source {
-    fn dialect(&self) -> &'static Dialect;
-    fn header(&self) -> &[u8];
-    fn mti(&self) -> Mti;
-    fn value(&self, field: usize) -> FieldValue<'_>;
-}
-
-impl Source for Message<'_> {
-    fn dialect(&self) -> &'static Dialect {
-        Message::dialect(self)
-    }
-    fn header(&self) -> &[u8] {
-        Message::header(self)
-    }
-    fn mti(&self) -> Mti {
-        Message::mti(self)
-    }
-    fn value(&self, field: usize) -> FieldValue<'_> {
-        self.field(field)
-            .unwrap_or(FieldValue::new(&[], 0, DigitEncoding::Ascii))
-    }
-}
-
 /// A bounded writer over the caller's buffer.
 struct Output<'b> {
     buffer: &'b mut [u8],
@@ -61,8 +36,8 @@ impl Output<'_> {
 
 /// Encodes `source`; with `stop_before_field` set, stops before writing that
 /// field (the bitmap still names it). Returns the bytes written.
-fn encode_source<S: Source>(
-    source: &S,
+fn encode_source(
+    source: &MessageBuilder,
     present: u128,
     stop_before_field: Option<usize>,
     buffer: &mut [u8],
@@ -92,6 +67,11 @@ fn encode_source<S: Source>(
     if present & bit(1) != 0 {
         out.put(&(present as u64).to_be_bytes())?;
     }
+    if stop_before_field.is_none() && source.wire_ready && source.in_order {
+        // The values were stored in field order with their length prefixes.
+        out.put(&source.data)?;
+        return Ok(out.position);
+    }
     let mut remaining = present & !bit(1);
     while remaining != 0 {
         let field = remaining.leading_zeros() as usize + 1;
@@ -99,7 +79,10 @@ fn encode_source<S: Source>(
         if stop_before_field == Some(field) {
             break;
         }
-        write_field(&mut out, dialect, field, source.value(field))?;
+        match source.wire(field) {
+            Some(wire) => out.put(wire)?,
+            None => write_field(&mut out, dialect, field, source.value(field))?,
+        }
     }
     Ok(out.position)
 }
@@ -167,13 +150,20 @@ fn write_digits(out: &mut Output<'_>, chars: &[u8], encoding: DigitEncoding) -> 
 }
 
 impl Message<'_> {
-    /// Encodes the message again into `buffer` (the same bytes as decoded).
+    /// Encodes the message again into `buffer`: the same bytes as decoded
+    /// (decoding accepts only the canonical form, so this is a copy).
     ///
     /// # Errors
     ///
     /// [`Error::BufferTooSmall`] when `buffer` cannot hold it.
     pub fn encode(&self, buffer: &mut [u8]) -> Result<usize, Error> {
-        encode_source(self, self.present_bits(), None, buffer)
+        let bytes = self.bytes();
+        let capacity_bytes = buffer.len();
+        let Some(slot) = buffer.get_mut(..bytes.len()) else {
+            return Err(Error::BufferTooSmall { capacity_bytes });
+        };
+        slot.copy_from_slice(bytes);
+        Ok(bytes.len())
     }
 }
 
@@ -198,25 +188,15 @@ pub struct MessageBuilder {
     header: [u8; HEADER_LEN_MAX],
     present: u128,
     spans: [Span; 129],
+    /// Values as characters; in an all-ASCII dialect each is preceded by its
+    /// length prefix, so that `data` holds the fields as on the wire.
     data: Vec<u8>,
-}
-
-impl Source for MessageBuilder {
-    fn dialect(&self) -> &'static Dialect {
-        self.dialect
-    }
-    fn header(&self) -> &[u8] {
-        self.header
-            .get(..self.dialect.header_len)
-            .unwrap_or_default()
-    }
-    fn mti(&self) -> Mti {
-        self.mti
-    }
-    fn value(&self, field: usize) -> FieldValue<'_> {
-        let bytes = self.get(field).unwrap_or_default();
-        FieldValue::new(bytes, bytes.len(), DigitEncoding::Ascii)
-    }
+    /// Whether values in `data` carry their length prefixes.
+    wire_ready: bool,
+    /// Whether `data` is exactly the wire bytes of the fields, in order.
+    in_order: bool,
+    /// Highest field set so far.
+    last_field: usize,
 }
 
 impl MessageBuilder {
@@ -230,7 +210,27 @@ impl MessageBuilder {
             present: 0,
             spans: [Span::default(); 129],
             data: Vec::with_capacity(MESSAGE_LEN_MAX),
+            wire_ready: dialect.length_prefix == DigitEncoding::Ascii
+                && dialect.numeric == DigitEncoding::Ascii,
+            in_order: true,
+            last_field: 0,
         }
+    }
+
+    /// The value as the encoder sees it.
+    fn value(&self, field: usize) -> FieldValue<'_> {
+        let bytes = self.get(field).unwrap_or_default();
+        FieldValue::new(bytes, bytes.len(), DigitEncoding::Ascii)
+    }
+
+    /// The wire bytes (prefix and value) of a field, when stored that way.
+    fn wire(&self, field: usize) -> Option<&[u8]> {
+        if !self.wire_ready || !self.has(field) {
+            return None;
+        }
+        let span = self.spans.get(field)?;
+        self.data
+            .get(usize::from(span.wire_start)..usize::from(span.end))
     }
 
     /// A copy of a decoded message, as characters.
@@ -305,7 +305,9 @@ impl MessageBuilder {
     /// The transport header.
     #[must_use]
     pub fn header(&self) -> &[u8] {
-        Source::header(self)
+        self.header
+            .get(..self.dialect.header_len)
+            .unwrap_or_default()
     }
 
     /// Sets the transport header (TPDU + header in `cup`).
@@ -429,8 +431,9 @@ impl MessageBuilder {
 
     /// Removes a data element.
     pub fn remove(&mut self, field: usize) -> &mut Self {
-        if (2..=128).contains(&field) {
+        if self.has(field) {
             self.present &= !bit(field);
+            self.in_order = false;
         }
         self
     }
@@ -474,27 +477,43 @@ impl MessageBuilder {
         Ok(buffer.get(self.dialect.header_len..len).unwrap_or_default())
     }
 
-    /// Appends a value to the data buffer, compacting it when full.
+    /// Appends a value (after its length prefix in a wire-ready builder)
+    /// to the data buffer, compacting it when full.
     fn store(&mut self, field: usize, value: &[u8]) -> Result<(), Error> {
+        let mut prefix = [0u8; 3];
+        let prefix_len = match self.dialect.field(field) {
+            Some(def) if self.wire_ready => def.length.prefix_digits(),
+            _ => 0,
+        };
+        let prefix = prefix.get_mut(..prefix_len).unwrap_or_default();
+        write_ascii_digits(value.len() as u64, prefix);
+        let needed = prefix.len() + value.len();
+        if self.has(field) || field < self.last_field {
+            self.in_order = false;
+        }
         self.present &= !bit(field);
-        if self.data.len() + value.len() > MESSAGE_LEN_MAX {
+        if self.data.len() + needed > MESSAGE_LEN_MAX {
             self.compact();
         }
-        if self.data.len() + value.len() > MESSAGE_LEN_MAX {
+        if self.data.len() + needed > MESSAGE_LEN_MAX {
             return Err(Error::BufferTooSmall {
                 capacity_bytes: MESSAGE_LEN_MAX,
             });
         }
+        let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
+        let wire_start = narrow(self.data.len());
+        self.data.extend_from_slice(prefix);
         let start = self.data.len();
         self.data.extend_from_slice(value);
         if let Some(span) = self.spans.get_mut(field) {
-            let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
             *span = Span {
+                wire_start,
                 start: narrow(start),
                 end: narrow(self.data.len()),
                 len: narrow(value.len()),
             };
             self.present |= bit(field);
+            self.last_field = self.last_field.max(field);
         }
         Ok(())
     }
@@ -506,22 +525,28 @@ impl MessageBuilder {
         let mut count = 0;
         for field in 2..=128 {
             if self.present & bit(field) != 0 {
-                order[count] = (self.spans[field].start, field_u8(field));
+                order[count] = (self.spans[field].wire_start, field_u8(field));
                 count += 1;
             }
         }
         let order = &mut order[..count];
         order.sort_unstable();
+        let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
         for &(_, field) in order.iter() {
             let span = &mut self.spans[usize::from(field)];
-            let (start, end) = (usize::from(span.start), usize::from(span.end));
-            self.data.copy_within(start..end, write);
-            let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
-            span.start = narrow(write);
-            write += end - start;
+            let (wire_start, start, end) = (
+                usize::from(span.wire_start),
+                usize::from(span.start),
+                usize::from(span.end),
+            );
+            self.data.copy_within(wire_start..end, write);
+            span.wire_start = narrow(write);
+            span.start = narrow(write + (start - wire_start));
+            write += end - wire_start;
             span.end = narrow(write);
         }
         self.data.truncate(write);
+        self.in_order = order.windows(2).all(|pair| pair[0].1 < pair[1].1);
     }
 }
 

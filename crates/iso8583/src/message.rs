@@ -23,6 +23,8 @@ pub(crate) const SECONDARY_BITS: u128 = u64::MAX as u128;
 /// Where a value sits in the message bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Span {
+    /// Where the length prefix (if any) starts.
+    pub(crate) wire_start: u16,
     pub(crate) start: u16,
     pub(crate) end: u16,
     /// Length in characters (digits for BCD).
@@ -194,10 +196,6 @@ impl<'a> Message<'a> {
         self.bytes
             .get(usize::from(span.start)..usize::from(span.end))
             .unwrap_or_default()
-    }
-
-    pub(crate) fn present_bits(&self) -> u128 {
-        self.present
     }
 }
 
@@ -412,6 +410,9 @@ fn validate(
         return Ok(());
     }
     if encoding == DigitEncoding::Ascii {
+        if all_accepted(def.content, raw) {
+            return Ok(());
+        }
         return match raw
             .iter()
             .enumerate()
@@ -436,6 +437,18 @@ fn validate(
         }
     }
     Ok(())
+}
+
+/// Fast check of a whole value (branch-free loops the compiler vectorises);
+/// the slow path in [`validate`] finds the offending byte.
+fn all_accepted(content: Content, raw: &[u8]) -> bool {
+    match content {
+        Content::Numeric => raw.iter().all(|&b| b.wrapping_sub(b'0') < 10),
+        Content::AlphaNumericSpecial => raw.iter().all(|&b| b.wrapping_sub(0x20) < 0x5F),
+        Content::AlphaNumeric => raw.iter().all(|&b| b.is_ascii_alphanumeric() || b == b' '),
+        Content::Binary => true,
+        Content::Track | Content::Alpha | Content::SignedNumeric => false,
+    }
 }
 
 const fn bcd_ok(nibble: u8, track: bool) -> bool {
@@ -477,6 +490,7 @@ fn span(start: usize, end: usize, len: usize) -> Span {
     // Messages are at most MESSAGE_LEN_MAX bytes, checked first in `run`.
     let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
     Span {
+        wire_start: narrow(start),
         start: narrow(start),
         end: narrow(end),
         len: narrow(len),
