@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs each cargo-fuzz target of the iso8583 codec briefly (3 x 25 s, plus
+# Runs each cargo-fuzz target of the iso8583 codec briefly (3 x 20 s, plus
 # the first build). Works on stable Rust through RUSTC_BOOTSTRAP=1 and
 # without sanitizers (`--sanitizer none`).
 #
@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds_per_target="${FUZZ_SECONDS_PER_TARGET:-25}"
+seconds_per_target="${FUZZ_SECONDS_PER_TARGET:-20}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz/smoke.sh: cargo-fuzz is missing; install it with: cargo install cargo-fuzz" >&2
