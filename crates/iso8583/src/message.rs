@@ -181,7 +181,10 @@ impl<'a> Message<'a> {
 
     /// The bytes a MAC in DE 64 covers: from the MTI to the end of the
     /// field before DE 64 (the bitmap has the DE 64 bit set, since DE 64 is
-    /// there). `None` when DE 64 is absent.
+    /// there). `None` when DE 64 is absent; for such a message use
+    /// [`MessageBuilder::from_message`](crate::MessageBuilder::from_message)
+    /// and [`MessageBuilder::mac_input`](crate::MessageBuilder::mac_input),
+    /// which set the DE 64 bit.
     #[must_use]
     pub fn mac_input(&self) -> Option<&'a [u8]> {
         if !self.has(64) {

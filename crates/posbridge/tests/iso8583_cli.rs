@@ -172,3 +172,28 @@ fn invalid_input_exits_2_with_a_message() {
         "not a number",
     );
 }
+
+#[test]
+fn bench_json_has_the_figures() {
+    let (code, stdout, stderr) = run(&["bench", "iso8583", "--json", "--iterations", "20"], b"");
+    assert_eq!(code, 0, "{stderr}");
+    let value: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    for key in [
+        "decode_ns",
+        "encode_ns",
+        "roundtrip_ns",
+        "i8583_decode_ns",
+        "i8583_encode_ns",
+        "i8583_roundtrip_ns",
+        "ratio_roundtrip_vs_i8583",
+    ] {
+        assert!(value[key].is_number(), "{key} in {stdout}");
+        assert!(value["response_0210"][key].is_number(), "{key} in {stdout}");
+    }
+    assert_eq!(value["message_bytes"], 285);
+    check_input_error(
+        &["bench", "iso8583", "--iterations", "0"],
+        b"",
+        "--iterations",
+    );
+}
