@@ -17,7 +17,7 @@ fn bench_message(c: &mut Criterion, name: &str, builder: &MessageBuilder) {
     c.bench_function(&format!("{name} encode"), |b| {
         b.iter(|| black_box(builder).encode(&mut buffer))
     });
-    c.bench_function(&format!("{name} round trip"), |b| {
+    c.bench_function(&format!("{name} decode, copy to builder, encode"), |b| {
         b.iter(|| {
             let message = Message::decode(&ISO87, black_box(&bytes)).expect("valid");
             let builder = MessageBuilder::from_message(&message).expect("valid");

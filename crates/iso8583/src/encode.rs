@@ -1,11 +1,14 @@
 //! Encoding into a caller's buffer, and [`MessageBuilder`], the owned
 //! message for building requests and responses.
 
-use crate::dialect::{Content, Dialect, DigitEncoding, LengthKind};
+use crate::dialect::{Dialect, DigitEncoding, LengthKind};
 use crate::error::Error;
 use crate::field::{FieldValue, char_to_nibble, write_ascii_digits};
 use crate::frame::FRAME_HEADER_LEN;
-use crate::message::{MESSAGE_LEN_MAX, Message, SECONDARY_BITS, Span, bit, field_u8, length_error};
+use crate::message::{
+    MESSAGE_LEN_MAX, Message, SECONDARY_BITS, Span, all_accepted, bit, field_u8, length_error,
+    narrow,
+};
 use crate::mti::Mti;
 
 /// Longest transport header a dialect may have.
@@ -241,6 +244,10 @@ impl MessageBuilder {
     pub fn from_message(message: &Message<'_>) -> Result<Self, Error> {
         let mut builder = MessageBuilder::new(message.dialect(), message.mti());
         builder.set_header(message.header())?;
+        if builder.wire_ready {
+            builder.copy_wire_fields(message);
+            return Ok(builder);
+        }
         let mut chars = [0u8; 1024];
         for field in message.fields() {
             let Some(value) = message.field(field) else {
@@ -282,6 +289,34 @@ impl MessageBuilder {
             builder.set(field, chars.get(..count).unwrap_or_default())?;
         }
         Ok(builder)
+    }
+
+    /// Takes the fields of a decoded message of the same (wire-ready)
+    /// dialect in one copy: they were validated when decoded.
+    fn copy_wire_fields(&mut self, message: &Message<'_>) {
+        let Some(first) = message.fields().next() else {
+            return;
+        };
+        let base = message
+            .span(first)
+            .map_or(0, |span| usize::from(span.wire_start));
+        self.data.clear();
+        self.data
+            .extend_from_slice(message.bytes().get(base..).unwrap_or_default());
+        for field in message.fields() {
+            let (Some(span), Some(slot)) = (message.span(field), self.spans.get_mut(field)) else {
+                continue;
+            };
+            let shift = |offset: u16| narrow(usize::from(offset).saturating_sub(base));
+            *slot = Span {
+                wire_start: shift(span.wire_start),
+                start: shift(span.start),
+                end: shift(span.end),
+                len: span.len,
+            };
+            self.present |= bit(field);
+            self.last_field = field;
+        }
     }
 
     /// The dialect.
@@ -377,7 +412,7 @@ impl MessageBuilder {
         if !fits {
             return Err(length_error(field, def, value.len(), 0));
         }
-        if def.content != Content::Binary {
+        if !all_accepted(def.content, value) {
             let bad = value
                 .iter()
                 .enumerate()

@@ -195,6 +195,11 @@ impl<'a> Message<'a> {
         self.bytes.get(start..end)
     }
 
+    /// Where field `field` sits (prefix start, value start and end).
+    pub(crate) fn span(&self, field: usize) -> Option<Span> {
+        self.spans.get(field).copied()
+    }
+
     fn span_bytes(&self, span: Span) -> &'a [u8] {
         self.bytes
             .get(usize::from(span.start)..usize::from(span.end))
@@ -341,7 +346,10 @@ impl<'a> Decoder<'a> {
         let len = self.read_length(field, def)?;
         let encoding = dialect.encoding_of(def.content);
         let range = self.take(encoding.bytes_for(len), Part::Field(field_u8(field)))?;
-        self.message.spans[field] = span(range.0, range.1, len);
+        self.message.spans[field] = Span {
+            wire_start: narrow(offset),
+            ..span(range.0, range.1, len)
+        };
         if let Err(error) = validate(field, def, encoding, self.slice(range), len, range.0) {
             if self.mode == Mode::Strict {
                 return Err(error);
@@ -444,7 +452,7 @@ fn validate(
 
 /// Fast check of a whole value (branch-free loops the compiler vectorises);
 /// the slow path in [`validate`] finds the offending byte.
-fn all_accepted(content: Content, raw: &[u8]) -> bool {
+pub(crate) fn all_accepted(content: Content, raw: &[u8]) -> bool {
     match content {
         Content::Numeric => raw.iter().all(|&b| b.wrapping_sub(b'0') < 10),
         Content::AlphaNumericSpecial => raw.iter().all(|&b| b.wrapping_sub(0x20) < 0x5F),
@@ -489,9 +497,13 @@ fn bcd_to_u64(raw: &[u8], digits: usize) -> Option<u64> {
     Some(value)
 }
 
+/// A byte offset as stored in a span: messages are at most
+/// [`MESSAGE_LEN_MAX`] bytes (checked first in `run`), so it always fits.
+pub(crate) fn narrow(value: usize) -> u16 {
+    u16::try_from(value).unwrap_or(u16::MAX)
+}
+
 fn span(start: usize, end: usize, len: usize) -> Span {
-    // Messages are at most MESSAGE_LEN_MAX bytes, checked first in `run`.
-    let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
     Span {
         wire_start: narrow(start),
         start: narrow(start),
