@@ -23,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod aes_dukpt;
 pub mod dukpt;
 pub mod emv;
 mod error;
@@ -35,6 +36,7 @@ pub mod pinverify;
 mod prim;
 mod secret;
 pub mod tr31;
+pub mod vault;
 
 pub use dukpt::Ksn;
 pub use error::{Error, Result};

@@ -420,6 +420,22 @@ pub fn wrap<R: CryptoRng + ?Sized>(
     key: &Secret,
     rng: &mut R,
 ) -> Result<String> {
+    let mut padding = Zeroizing::new([0u8; 64]);
+    rng.fill_bytes(&mut *padding);
+    wrap_with_padding(kbpk, header, key, &*padding)
+}
+
+/// As [`wrap`], with the padding bytes given by the caller (they should be
+/// random; only as many as needed are used, zeros if too few are given).
+///
+/// # Errors
+/// As [`wrap`].
+pub fn wrap_with_padding(
+    kbpk: &Secret,
+    header: &Header,
+    key: &Secret,
+    padding: &[u8],
+) -> Result<String> {
     let version = header.version;
     if matches!(version, Version::A | Version::C) {
         return Err(Error::KeyBlock(
@@ -442,9 +458,14 @@ pub fn wrap<R: CryptoRng + ?Sized>(
     let bits = u16::try_from(key.len() * 8).unwrap_or(0);
     payload.extend_from_slice(&bits.to_be_bytes());
     payload.extend_from_slice(key.expose());
-    let mut pad = vec![0u8; payload_len - payload.len()];
-    rng.fill_bytes(&mut pad);
-    payload.extend_from_slice(&pad);
+    let pad_len = payload_len - payload.len();
+    payload.extend(
+        padding
+            .iter()
+            .copied()
+            .chain(core::iter::repeat(0))
+            .take(pad_len),
+    );
     let mut input = Zeroizing::new(header_text.as_bytes().to_vec());
     input.extend_from_slice(&payload);
     let mut data = payload.to_vec();

@@ -317,3 +317,30 @@ fn tr31_version_a_unwrap() {
     tampered.replace_range(20..21, "0");
     assert!(cardsec::tr31::unwrap(&kbpk, &tampered).is_err());
 }
+
+// ---- AES DUKPT ----
+
+#[test]
+fn aes_dukpt_initial_and_derivation_keys() {
+    use cardsec::aes_dukpt::{self, AesKsn};
+    let bdk = AesKey::from_hex("FEDCBA9876543210F1F1F1F1F1F1F1F1").unwrap();
+    let id = hex::decode_array::<8>("1234567890123456", "id").unwrap();
+    let initial = aes_dukpt::initial_key(&bdk, &id);
+    assert_eq!(
+        hex::encode(initial.expose_bytes()),
+        "1273671EA26AC29AFA4D1084127652A1"
+    );
+    for (counter, expected) in [
+        (1, "4F21B565BAD9835E112B6465635EAE44"),
+        (2, "2F34D68DE10F68D38091A73B9E7C437C"),
+        (8, "718EE6CF0B27E53D5F7AF99C4D8146A2"),
+        (0x1FFFE, "E21E8C8D347F8561A2BE752DAA85A111"),
+        (0xFFFF0000, "F6BA59389BD14A9855BE9727E7C52E3C"),
+    ] {
+        let key = aes_dukpt::derivation_key(&initial, &AesKsn::new(id, counter)).unwrap();
+        assert_eq!(hex::encode(key.expose_bytes()), expected, "{counter:X}");
+    }
+    for bad in [0, 0x1FFFF, 0xFFFFFFFF] {
+        assert!(aes_dukpt::derivation_key(&initial, &AesKsn::new(id, bad)).is_err());
+    }
+}
