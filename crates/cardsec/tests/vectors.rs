@@ -344,3 +344,39 @@ fn aes_dukpt_initial_and_derivation_keys() {
         assert!(aes_dukpt::derivation_key(&initial, &AesKsn::new(id, bad)).is_err());
     }
 }
+
+// ---- PVV (a public example beyond test-vectors.md) ----
+
+#[test]
+fn visa_pvv_public_example() {
+    let pvk = tdes("5CA64B3C22BEC347CA7E6609904BAAED");
+    let pan = Pan::new("4564320000980369").unwrap();
+    let pin = Pin::new("2205").unwrap();
+    assert_eq!(
+        cardsec::pinverify::pvv(&pvk, &pan, 1, &pin).unwrap(),
+        "3856"
+    );
+}
+
+// ---- Card numbers ----
+
+#[test]
+fn luhn_public_test_numbers() {
+    for number in [
+        "6200000000000005",
+        "6205500000000000004",
+        "4242424242424242",
+        "4111111111111111",
+        "5555555555554444",
+        "2223003122003222",
+    ] {
+        assert!(cardsec::luhn_valid(number), "{number}");
+        assert!(Pan::new_luhn(number).is_ok());
+    }
+    assert!(!cardsec::luhn_valid("4242424242424241"));
+    assert_eq!(cardsec::mask_pan("4242424242424242"), "424242******4242");
+    assert_eq!(
+        cardsec::mask_pan("6205500000000000004"),
+        "620550*********0004"
+    );
+}
