@@ -13,6 +13,10 @@ fn bench_dukpt(c: &mut Criterion) {
     c.bench_function("dukpt_transaction_key_9_bits", |b| {
         b.iter(|| dukpt::transaction_key(black_box(&bdk), black_box(&ksn)).unwrap())
     });
+    let ipek = dukpt::ipek(&bdk, &ksn).unwrap();
+    c.bench_function("dukpt_transaction_key_from_cached_ipek_9_bits", |b| {
+        b.iter(|| dukpt::transaction_key_from_ipek(black_box(&ipek), black_box(&ksn)).unwrap())
+    });
     let ksn10 = Ksn::from_hex("FFFF9876543210E003FF").unwrap();
     c.bench_function("dukpt_transaction_key_10_bits", |b| {
         b.iter(|| dukpt::transaction_key(black_box(&bdk), black_box(&ksn10)).unwrap())

@@ -380,3 +380,50 @@ fn luhn_public_test_numbers() {
         "620550*********0004"
     );
 }
+
+// ---- AES DUKPT working keys and AES-256 (X9.24-3 supplement values, beyond
+// test-vectors.md) ----
+
+#[test]
+fn aes_dukpt_working_keys() {
+    use cardsec::aes_dukpt::{self, AesKsn, KeyUsage};
+    let bdk = AesKey::from_hex("FEDCBA9876543210F1F1F1F1F1F1F1F1").unwrap();
+    let id = hex::decode_array::<8>("1234567890123456", "id").unwrap();
+    for (counter, usage, expected) in [
+        (
+            1,
+            KeyUsage::PinEncryption,
+            "AF8CB133A78F8DC2D1359F18527593FB",
+        ),
+        (
+            1,
+            KeyUsage::MacGeneration,
+            "A2DC23DE6FDE0824A2BC321E08E4B8B7",
+        ),
+        (1, KeyUsage::DataEncrypt, "A35C412EFD41FDB98B69797C02DCD08F"),
+        (
+            2,
+            KeyUsage::PinEncryption,
+            "D30BDC73EC9714B000BEC66BDB7B6D09",
+        ),
+    ] {
+        let key = aes_dukpt::aes_working_key(&bdk, &AesKsn::new(id, counter), usage).unwrap();
+        assert_eq!(
+            hex::encode(key.expose_bytes()),
+            expected,
+            "{counter} {usage:?}"
+        );
+    }
+}
+
+#[test]
+fn aes256_dukpt_initial_key() {
+    let bdk = AesKey::from_hex("FEDCBA9876543210F1F1F1F1F1F1F1F1FEDCBA9876543210F1F1F1F1F1F1F1F1")
+        .unwrap();
+    let id = hex::decode_array::<8>("1234567890123456", "id").unwrap();
+    let initial = cardsec::aes_dukpt::initial_key(&bdk, &id);
+    assert_eq!(
+        hex::encode(initial.expose_bytes()),
+        "CE9CE0C101D1138F97FB6CAD4DF045A7083D4EAE2D35A31789D01CCF0949550F"
+    );
+}
