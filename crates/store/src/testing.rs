@@ -56,18 +56,26 @@ impl TestDatabase {
             eprintln!("note: {PG_URL_VARIABLE} is unset; skipping the PostgreSQL test {name}");
             return None;
         };
-        let schema = unique(&format!("t_{name}")).to_lowercase();
-        let mut client = postgres::Client::connect(&base, postgres::NoTls)
+        let database = Self::postgres_at(&base, name)
             .unwrap_or_else(|e| panic!("{PG_URL_VARIABLE}={base} cannot be reached: {e}"));
-        client
-            .batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
-            .expect("create a test schema");
+        Some(database)
+    }
+
+    /// A fresh schema in the PostgreSQL database at `base` (also used by the
+    /// benchmark), dropped when the value is dropped.
+    ///
+    /// # Errors
+    /// When the database cannot be reached or the schema cannot be created.
+    pub fn postgres_at(base: &str, name: &str) -> crate::Result<Self> {
+        let schema = unique(&format!("t_{name}")).to_lowercase();
+        let mut client = postgres::Client::connect(base, postgres::NoTls)?;
+        client.batch_execute(&format!("CREATE SCHEMA \"{schema}\""))?;
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-        Some(Self {
+        Ok(Self {
             url,
             directory: None,
-            schema: Some((base, schema)),
+            schema: Some((base.to_string(), schema)),
         })
     }
 
