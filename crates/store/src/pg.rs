@@ -322,6 +322,16 @@ impl Engine for Postgres {
         Ok(())
     }
 
+    fn max_transfer_id(&mut self) -> Result<u128> {
+        // No max(bytea) in PostgreSQL; the primary key index answers this.
+        let row = self.client.query_opt(
+            "SELECT id FROM ledger_transfers ORDER BY id DESC LIMIT 1",
+            &[],
+        )?;
+        let max: Option<Vec<u8>> = row.map(|row| row.try_get(0)).transpose()?;
+        max.map_or(Ok(0), |bytes| crate::codec::id_from(&bytes))
+    }
+
     fn max_timestamp(&mut self) -> Result<u64> {
         let row = self.client.query_one(
             "SELECT GREATEST(COALESCE((SELECT MAX(timestamp) FROM ledger_transfers), 0), \

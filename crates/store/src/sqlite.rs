@@ -308,8 +308,11 @@ impl Engine for Sqlite {
     }
 
     fn transfers(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>> {
+        // One read transaction for all lookups: autocommit would take and drop
+        // the shared lock once per statement.
+        let tx = self.connection.transaction()?;
         let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ?1");
-        let mut statement = self.connection.prepare_cached(&sql)?;
+        let mut statement = tx.prepare_cached(&sql)?;
         let mut found = Vec::new();
         for id in ids {
             if let Some(transfer) = statement
@@ -323,9 +326,9 @@ impl Engine for Sqlite {
     }
 
     fn pendings(&mut self, ids: &[TransferId]) -> Result<Vec<Pending>> {
-        let mut statement = self
-            .connection
-            .prepare_cached("SELECT id, status, expires_at FROM ledger_pending WHERE id = ?1")?;
+        let tx = self.connection.transaction()?;
+        let mut statement =
+            tx.prepare_cached("SELECT id, status, expires_at FROM ledger_pending WHERE id = ?1")?;
         let mut found = Vec::new();
         for id in ids {
             if let Some(pending) = statement
@@ -364,6 +367,13 @@ impl Engine for Sqlite {
             visit(transfer_from(row)??);
         }
         Ok(())
+    }
+
+    fn max_transfer_id(&mut self) -> Result<u128> {
+        let max: Option<Vec<u8>> =
+            self.connection
+                .query_row("SELECT MAX(id) FROM ledger_transfers", [], |row| row.get(0))?;
+        max.map_or(Ok(0), |bytes| id_from(&bytes))
     }
 
     fn max_timestamp(&mut self) -> Result<u64> {

@@ -27,6 +27,9 @@ pub struct Store {
     kind: EngineKind,
     cache: Option<IdMap<AccountId, Account>>,
     next_timestamp: u64,
+    /// No stored transfer has a larger id (single writer), so idempotency
+    /// lookups are needed only for ids up to it: time-ordered ids need none.
+    transfer_id_max: u128,
     commits: u64,
 }
 
@@ -67,6 +70,7 @@ impl Store {
             kind,
             cache: None,
             next_timestamp: 0,
+            transfer_id_max: 0,
             commits: 0,
         };
         store.engine.migrate()?;
@@ -126,6 +130,13 @@ impl Store {
         self.engine.write(&staged)?;
         self.commits += 1;
         self.next_timestamp = now;
+        let newest = staged
+            .transfers
+            .iter()
+            .map(|t| t.body.id.0)
+            .max()
+            .unwrap_or(0);
+        self.transfer_id_max = self.transfer_id_max.max(newest);
         let cache = self.cache.get_or_insert_with(IdMap::default);
         for account in touched {
             cache.insert(account.id, account);
@@ -142,6 +153,7 @@ impl Store {
             cache.insert(account.id, account);
         }
         self.next_timestamp = self.engine.max_timestamp()?.saturating_add(1);
+        self.transfer_id_max = self.engine.max_transfer_id()?;
         self.cache = Some(cache);
         Ok(())
     }
@@ -167,6 +179,7 @@ impl Store {
         } else {
             self.engine.pendings_due(now, due_limit)?
         };
+        ids.retain(|id| id.0 <= self.transfer_id_max);
         ids.extend(due.iter().map(|p| p.id));
         ids.sort_unstable();
         ids.dedup();

@@ -126,6 +126,19 @@ fn accounts_and_transfers_round_trip(url: &str) {
     );
     assert_eq!(store.accounts().unwrap().len(), 5);
     assert_eq!(store.transfer(TransferId(5)).unwrap(), None);
+    // Ids below the largest stored one are looked up, new or not.
+    assert_eq!(
+        transfers(&mut store, vec![transfer(5, 1, 2, 1)], NOW + 20),
+        [R::Ok]
+    );
+    assert_eq!(
+        transfers(&mut store, vec![transfer(5, 1, 2, 1)], NOW + 30),
+        [R::Exists]
+    );
+    assert_eq!(
+        transfers(&mut store, vec![transfer(5, 1, 2, 2)], NOW + 40),
+        [R::ExistsWithDifferentAmount]
+    );
     assert_sound(&mut store);
 }
 
