@@ -113,7 +113,8 @@ impl Store {
         let mut now = now.max(self.next_timestamp);
         let (transfers, pendings, due) = self.prefetch(&requests, now)?;
         let cache = self.cache.as_ref().ok_or(StoreError::WriterStopped)?;
-        let mut working = WorkingSet::new(cache, transfers, pendings, due);
+        let events = requests.iter().flatten().map(WriteOp::events).sum();
+        let mut working = WorkingSet::new(cache, transfers, pendings, due, events);
         let mut history = Vec::new();
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in requests {

@@ -27,13 +27,17 @@ impl<'a> WorkingSet<'a> {
         transfers: Vec<Transfer>,
         pendings: Vec<Pending>,
         due: Vec<Pending>,
+        events: usize,
     ) -> Self {
         let mut set = Self {
             cache,
-            accounts: IdMap::default(),
-            transfers: IdMap::default(),
+            accounts: IdMap::with_capacity_and_hasher(events.saturating_mul(2), Default::default()),
+            transfers: IdMap::with_capacity_and_hasher(
+                events + transfers.len(),
+                Default::default(),
+            ),
             stored_transfers: IdSet::default(),
-            new_transfers: Vec::new(),
+            new_transfers: Vec::with_capacity(events),
             pendings: IdMap::default(),
             stored_pendings: IdSet::default(),
             changed_pendings: Vec::new(),
