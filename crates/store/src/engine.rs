@@ -1,0 +1,49 @@
+//! What each engine implements. SQL lives in the engines only.
+
+use ledger::{Account, AccountId, BalanceSnapshot, Pending, Transfer, TransferId};
+
+use crate::Result;
+
+/// Rows to write in one transaction.
+#[derive(Debug, Default)]
+pub(crate) struct Staged {
+    pub accounts_new: Vec<Account>,
+    pub accounts_changed: Vec<Account>,
+    pub transfers: Vec<Transfer>,
+    pub pendings_new: Vec<Pending>,
+    pub pendings_changed: Vec<Pending>,
+    pub history: Vec<BalanceSnapshot>,
+}
+
+/// A storage engine: one connection.
+pub(crate) trait Engine: Send {
+    /// Applies migrations not yet recorded in `schema_migrations`.
+    fn migrate(&mut self) -> Result<()>;
+    /// Writes `staged` in one transaction and commits it durably.
+    fn write(&mut self, staged: &Staged) -> Result<()>;
+    /// All accounts.
+    fn accounts(&mut self) -> Result<Vec<Account>>;
+    /// One account.
+    fn account(&mut self, id: AccountId) -> Result<Option<Account>>;
+    /// Those of `ids` that exist.
+    fn transfers(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>>;
+    /// Pending records of those of `ids` that have one.
+    fn pendings(&mut self, ids: &[TransferId]) -> Result<Vec<Pending>>;
+    /// Open pending transfers due at `now`, oldest first.
+    fn pendings_due(&mut self, now: u64, limit: usize) -> Result<Vec<Pending>>;
+    /// Every pending record.
+    fn all_pendings(&mut self) -> Result<Vec<Pending>>;
+    /// Calls `visit` for every transfer.
+    fn for_each_transfer(&mut self, visit: &mut dyn FnMut(Transfer)) -> Result<()>;
+    /// The largest transfer id stored, 0 when empty.
+    fn max_transfer_id(&mut self) -> Result<u128>;
+    /// The largest timestamp stored, 0 when empty.
+    fn max_timestamp(&mut self) -> Result<u64>;
+    /// Balance history of an account, oldest first.
+    fn history(&mut self, id: AccountId) -> Result<Vec<BalanceSnapshot>>;
+    /// Runs raw SQL (operators' repair and tests' corruption only).
+    fn execute_sql(&mut self, sql: &str) -> Result<()>;
+    /// Inserts `rows` plain rows of a transfer's width, `batch` per commit
+    /// (the benchmark's baseline); returns each batch's commit latency in µs.
+    fn insert_plain_rows(&mut self, rows: u64, batch: u64) -> Result<Vec<u64>>;
+}

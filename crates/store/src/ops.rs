@@ -1,0 +1,46 @@
+//! The write operations a batch is made of, and their outcomes.
+
+use ledger::{CreateAccountResult, CreateTransferResult, NewAccount, NewTransfer, TransferId};
+
+/// One write operation. A request is a `Vec<WriteOp>`, applied in order and
+/// committed in the same database transaction.
+///
+/// To add an operation (e.g. an authorization record with its duplicate key):
+/// add a variant here and in [`WriteOutcome`], a migration for its table, its
+/// validation in `Store::apply_op` (a pure core decides; the store stages
+/// rows), and its rows in both engines' `write` — all within the one
+/// transaction that also writes the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    /// Create ledger accounts.
+    CreateAccounts(Vec<NewAccount>),
+    /// Create ledger transfers (plain, pending, post, void, linked chains).
+    CreateTransfers(Vec<NewTransfer>),
+    /// Expire up to `limit` open pending transfers whose timeout has passed.
+    ExpirePending {
+        /// The most pending transfers to expire in this operation.
+        limit: usize,
+    },
+}
+
+impl WriteOp {
+    /// The number of events, counted against the writer's batch limit.
+    pub fn events(&self) -> usize {
+        match self {
+            Self::CreateAccounts(accounts) => accounts.len(),
+            Self::CreateTransfers(transfers) => transfers.len(),
+            Self::ExpirePending { limit } => *limit,
+        }
+    }
+}
+
+/// The outcome of one [`WriteOp`], in the same position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// One result per account.
+    Accounts(Vec<CreateAccountResult>),
+    /// One result per transfer.
+    Transfers(Vec<CreateTransferResult>),
+    /// The pending transfers that expired.
+    Expired(Vec<TransferId>),
+}

@@ -1,0 +1,386 @@
+//! The PostgreSQL engine (the synchronous `postgres` crate: call it from
+//! dedicated threads or `spawn_blocking`, never from inside an async task).
+//! Transfers are written with binary COPY, balances with one
+//! `UPDATE … FROM unnest(…)`, so a batch costs a handful of round trips.
+
+use std::io::Write;
+use std::time::Instant;
+
+use ledger::{Account, AccountId, BalanceSnapshot, Pending, Transfer, TransferId};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row};
+
+use crate::codec::{id_bytes, to_i64};
+use crate::engine::{Engine, Staged};
+use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, POSTGRES, render};
+use crate::sqlite::{
+    ACCOUNT_COLUMNS, TRANSFER_COLUMNS, decode_account, decode_pending, decode_snapshot,
+    decode_transfer,
+};
+use crate::{Result, StoreError};
+
+pub(crate) struct Postgres {
+    client: Client,
+}
+
+impl Postgres {
+    pub fn connect(url: &str) -> Result<Self> {
+        let client = Client::connect(url, NoTls)
+            .map_err(|e| StoreError::Database(format!("connect: {e}")))?;
+        Ok(Self { client })
+    }
+}
+
+fn ids(values: impl Iterator<Item = u128>) -> Vec<Vec<u8>> {
+    values.map(|id| id_bytes(id).to_vec()).collect()
+}
+
+fn account_from(row: &Row) -> Result<Account> {
+    let id: Vec<u8> = row.try_get(0)?;
+    let user_data: Vec<u8> = row.try_get(4)?;
+    let code: i32 = row.try_get(2)?;
+    let flags: i32 = row.try_get(3)?;
+    let ints = [
+        row.try_get(1)?,
+        i64::from(code),
+        i64::from(flags),
+        row.try_get(5)?,
+        row.try_get(6)?,
+        row.try_get(7)?,
+        row.try_get(8)?,
+        row.try_get(9)?,
+    ];
+    decode_account(&id, &user_data, ints)
+}
+
+fn transfer_from(row: &Row) -> Result<Transfer> {
+    let ids: [Vec<u8>; 4] = [
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(5)?,
+    ];
+    let pending_id: Option<Vec<u8>> = row.try_get(4)?;
+    let code: i32 = row.try_get(6)?;
+    let flags: i32 = row.try_get(8)?;
+    let ints = [
+        row.try_get(3)?,
+        i64::from(code),
+        row.try_get(7)?,
+        i64::from(flags),
+        row.try_get(9)?,
+        row.try_get(10)?,
+    ];
+    decode_transfer(&ids, pending_id.as_deref(), ints)
+}
+
+fn pending_from(row: &Row) -> Result<Pending> {
+    let id: Vec<u8> = row.try_get(0)?;
+    let status: i16 = row.try_get(1)?;
+    decode_pending(&id, i64::from(status), row.try_get(2)?)
+}
+
+/// Binary COPY of transfer rows into `table`.
+fn copy_transfers(
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    transfers: &[Transfer],
+) -> Result<()> {
+    if transfers.is_empty() {
+        return Ok(());
+    }
+    const FIELDS: i16 = 11;
+    let mut buffer = Vec::with_capacity(32 + transfers.len() * 160);
+    buffer.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    buffer.extend_from_slice(&0i32.to_be_bytes()); // flags
+    buffer.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+    let bytes = |buffer: &mut Vec<u8>, value: &[u8]| {
+        buffer.extend_from_slice(&i32::try_from(value.len()).unwrap_or(i32::MAX).to_be_bytes());
+        buffer.extend_from_slice(value);
+    };
+    for t in transfers {
+        let b = &t.body;
+        buffer.extend_from_slice(&FIELDS.to_be_bytes());
+        bytes(&mut buffer, &id_bytes(b.id.0));
+        bytes(&mut buffer, &id_bytes(b.debit_account_id.0));
+        bytes(&mut buffer, &id_bytes(b.credit_account_id.0));
+        bytes(&mut buffer, &to_i64(b.amount).to_be_bytes());
+        if b.pending_id.0 == 0 {
+            buffer.extend_from_slice(&(-1i32).to_be_bytes());
+        } else {
+            bytes(&mut buffer, &id_bytes(b.pending_id.0));
+        }
+        bytes(&mut buffer, &id_bytes(b.user_data));
+        bytes(&mut buffer, &i32::from(b.code).to_be_bytes());
+        bytes(&mut buffer, &i64::from(b.ledger.0).to_be_bytes());
+        bytes(&mut buffer, &i32::from(b.flags.0).to_be_bytes());
+        bytes(&mut buffer, &i64::from(b.timeout_s).to_be_bytes());
+        bytes(&mut buffer, &to_i64(t.timestamp).to_be_bytes());
+    }
+    buffer.extend_from_slice(&(-1i16).to_be_bytes());
+    let sql = format!("COPY {table} ({TRANSFER_COLUMNS}) FROM STDIN (FORMAT binary)");
+    let mut writer = tx.copy_in(&sql)?;
+    writer
+        .write_all(&buffer)
+        .map_err(|e| StoreError::Database(format!("copy: {e}")))?;
+    writer.finish()?;
+    Ok(())
+}
+
+fn write_accounts(tx: &mut postgres::Transaction<'_>, staged: &Staged) -> Result<()> {
+    let column = |f: fn(&Account) -> u64, accounts: &[Account]| -> Vec<i64> {
+        accounts.iter().map(|a| to_i64(f(a))).collect()
+    };
+    if !staged.accounts_new.is_empty() {
+        let a = &staged.accounts_new;
+        let ledgers: Vec<i64> = a.iter().map(|a| i64::from(a.ledger.0)).collect();
+        let codes: Vec<i32> = a.iter().map(|a| i32::from(a.code)).collect();
+        let flags: Vec<i32> = a.iter().map(|a| i32::from(a.flags.0)).collect();
+        let sql = format!(
+            "INSERT INTO ledger_accounts ({ACCOUNT_COLUMNS}) SELECT * FROM unnest($1::bytea[], $2::int8[], \
+             $3::int4[], $4::int4[], $5::bytea[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[])"
+        );
+        let params: [&(dyn ToSql + Sync); 10] = [
+            &ids(a.iter().map(|a| a.id.0)),
+            &ledgers,
+            &codes,
+            &flags,
+            &ids(a.iter().map(|a| a.user_data)),
+            &column(|a| a.debits_pending, a),
+            &column(|a| a.debits_posted, a),
+            &column(|a| a.credits_pending, a),
+            &column(|a| a.credits_posted, a),
+            &column(|a| a.timestamp, a),
+        ];
+        tx.execute(&sql, &params)?;
+    }
+    if !staged.accounts_changed.is_empty() {
+        let a = &staged.accounts_changed;
+        tx.execute(
+            "UPDATE ledger_accounts AS a SET debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, \
+             credits_posted = v.cpo FROM unnest($1::bytea[], $2::int8[], $3::int8[], $4::int8[], $5::int8[]) \
+             AS v(id, dp, dpo, cp, cpo) WHERE a.id = v.id",
+            &[
+                &ids(a.iter().map(|a| a.id.0)),
+                &column(|a| a.debits_pending, a),
+                &column(|a| a.debits_posted, a),
+                &column(|a| a.credits_pending, a),
+                &column(|a| a.credits_posted, a),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn write_pendings(tx: &mut postgres::Transaction<'_>, staged: &Staged) -> Result<()> {
+    let status =
+        |p: &[Pending]| -> Vec<i16> { p.iter().map(|p| i16::from(p.status.code())).collect() };
+    if !staged.pendings_new.is_empty() {
+        let p = &staged.pendings_new;
+        let expires: Vec<i64> = p.iter().map(|p| to_i64(p.expires_at)).collect();
+        tx.execute(
+            "INSERT INTO ledger_pending (id, status, expires_at) SELECT * FROM unnest($1::bytea[], $2::int2[], $3::int8[])",
+            &[&ids(p.iter().map(|p| p.id.0)), &status(p), &expires],
+        )?;
+    }
+    if !staged.pendings_changed.is_empty() {
+        let p = &staged.pendings_changed;
+        tx.execute(
+            "UPDATE ledger_pending AS p SET status = v.status FROM unnest($1::bytea[], $2::int2[]) AS v(id, status) \
+             WHERE p.id = v.id",
+            &[&ids(p.iter().map(|p| p.id.0)), &status(p)],
+        )?;
+    }
+    Ok(())
+}
+
+fn write_history(tx: &mut postgres::Transaction<'_>, history: &[BalanceSnapshot]) -> Result<()> {
+    if history.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&BalanceSnapshot) -> u64| -> Vec<i64> {
+        history.iter().map(|h| to_i64(f(h))).collect()
+    };
+    tx.execute(
+        "INSERT INTO ledger_account_history (account_id, timestamp, transfer_id, debits_pending, debits_posted, \
+         credits_pending, credits_posted) SELECT * FROM unnest($1::bytea[], $2::int8[], $3::bytea[], $4::int8[], \
+         $5::int8[], $6::int8[], $7::int8[])",
+        &[
+            &ids(history.iter().map(|h| h.account_id.0)),
+            &column(|h| h.timestamp),
+            &ids(history.iter().map(|h| h.transfer_id.0)),
+            &column(|h| h.debits_pending),
+            &column(|h| h.debits_posted),
+            &column(|h| h.credits_pending),
+            &column(|h| h.credits_posted),
+        ],
+    )?;
+    Ok(())
+}
+
+impl Engine for Postgres {
+    fn migrate(&mut self) -> Result<()> {
+        self.client.batch_execute(CREATE_SCHEMA_MIGRATIONS)?;
+        for (version, name, sql) in MIGRATIONS {
+            let mut tx = self.client.transaction()?;
+            let version_param = i64::from(*version);
+            let applied = tx.query_opt(
+                "SELECT version FROM schema_migrations WHERE version = $1",
+                &[&version_param],
+            )?;
+            if applied.is_some() {
+                continue;
+            }
+            let failed = |e: postgres::Error| StoreError::Migration {
+                version: *version,
+                message: e.to_string(),
+            };
+            tx.batch_execute(&render(sql, &POSTGRES)).map_err(failed)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                &[&version_param, name],
+            )
+            .map_err(failed)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, staged: &Staged) -> Result<()> {
+        let mut tx = self.client.transaction()?;
+        write_accounts(&mut tx, staged)?;
+        copy_transfers(&mut tx, "ledger_transfers", &staged.transfers)?;
+        write_pendings(&mut tx, staged)?;
+        write_history(&mut tx, &staged.history)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn accounts(&mut self) -> Result<Vec<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY id");
+        self.client
+            .query(&sql, &[])?
+            .iter()
+            .map(account_from)
+            .collect()
+    }
+
+    fn account(&mut self, id: AccountId) -> Result<Option<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1");
+        let id = id_bytes(id.0).to_vec();
+        self.client
+            .query_opt(&sql, &[&id])?
+            .as_ref()
+            .map(account_from)
+            .transpose()
+    }
+
+    fn transfers(&mut self, wanted: &[TransferId]) -> Result<Vec<Transfer>> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ANY($1)");
+        let rows = self
+            .client
+            .query(&sql, &[&ids(wanted.iter().map(|id| id.0))])?;
+        rows.iter().map(transfer_from).collect()
+    }
+
+    fn pendings(&mut self, wanted: &[TransferId]) -> Result<Vec<Pending>> {
+        let rows = self.client.query(
+            "SELECT id, status, expires_at FROM ledger_pending WHERE id = ANY($1)",
+            &[&ids(wanted.iter().map(|id| id.0))],
+        )?;
+        rows.iter().map(pending_from).collect()
+    }
+
+    fn pendings_due(&mut self, now: u64, limit: usize) -> Result<Vec<Pending>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.client.query(
+            "SELECT id, status, expires_at FROM ledger_pending WHERE status = 1 AND expires_at > 0 \
+             AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2",
+            &[&to_i64(now), &limit],
+        )?;
+        rows.iter().map(pending_from).collect()
+    }
+
+    fn all_pendings(&mut self) -> Result<Vec<Pending>> {
+        let rows = self
+            .client
+            .query("SELECT id, status, expires_at FROM ledger_pending", &[])?;
+        rows.iter().map(pending_from).collect()
+    }
+
+    fn for_each_transfer(&mut self, visit: &mut dyn FnMut(Transfer)) -> Result<()> {
+        let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers");
+        let params: [&(dyn ToSql + Sync); 0] = [];
+        let mut rows = self.client.query_raw(&sql, params)?;
+        while let Some(row) = rows.next()? {
+            visit(transfer_from(&row)?);
+        }
+        Ok(())
+    }
+
+    fn max_transfer_id(&mut self) -> Result<u128> {
+        // No max(bytea) in PostgreSQL; the primary key index answers this.
+        let row = self.client.query_opt(
+            "SELECT id FROM ledger_transfers ORDER BY id DESC LIMIT 1",
+            &[],
+        )?;
+        let max: Option<Vec<u8>> = row.map(|row| row.try_get(0)).transpose()?;
+        max.map_or(Ok(0), |bytes| crate::codec::id_from(&bytes))
+    }
+
+    fn max_timestamp(&mut self) -> Result<u64> {
+        let row = self.client.query_one(
+            "SELECT GREATEST(COALESCE((SELECT MAX(timestamp) FROM ledger_transfers), 0), \
+             COALESCE((SELECT MAX(timestamp) FROM ledger_accounts), 0))::int8",
+            &[],
+        )?;
+        crate::codec::to_u64(row.try_get(0)?)
+    }
+
+    fn history(&mut self, id: AccountId) -> Result<Vec<BalanceSnapshot>> {
+        let rows = self.client.query(
+            "SELECT transfer_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted \
+             FROM ledger_account_history WHERE account_id = $1 ORDER BY timestamp",
+            &[&id_bytes(id.0).to_vec()],
+        )?;
+        let mut snapshots = Vec::new();
+        for row in rows {
+            let transfer: Vec<u8> = row.try_get(0)?;
+            let ints = [
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+                row.try_get(5)?,
+            ];
+            snapshots.push(decode_snapshot(id, &transfer, ints)?);
+        }
+        Ok(snapshots)
+    }
+
+    fn execute_sql(&mut self, sql: &str) -> Result<()> {
+        Ok(self.client.batch_execute(sql)?)
+    }
+
+    fn insert_plain_rows(&mut self, rows: u64, batch: u64) -> Result<Vec<u64>> {
+        let mut latencies_us = Vec::new();
+        let mut next = 0u64;
+        while next < rows {
+            let count = batch.min(rows - next);
+            let transfers: Vec<Transfer> = (next..next + count)
+                .map(crate::baseline::plain_row)
+                .collect();
+            let started = Instant::now();
+            let mut tx = self.client.transaction()?;
+            copy_transfers(&mut tx, "bench_plain_rows", &transfers)?;
+            tx.commit()?;
+            latencies_us.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+            next += count;
+        }
+        Ok(latencies_us)
+    }
+}

@@ -1,0 +1,306 @@
+//! The store: an engine plus the writer-side account cache.
+
+use ledger::verify::{Report, Verifier};
+use ledger::{Account, AccountId, BalanceSnapshot, NewTransfer, Pending, Transfer, TransferId};
+
+use crate::engine::Engine;
+use crate::hash::IdMap;
+use crate::working::WorkingSet;
+use crate::{Result, StoreError, WriteOp, WriteOutcome, pg, sqlite};
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// SQLite, one file, WAL, `synchronous=FULL`.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A database opened by URL, with its migrations applied.
+///
+/// Writes go through [`Store::execute`] (or [`crate::Writer`]), which keeps
+/// account balances cached in memory after the first write: only one `Store`
+/// may write a given database at a time.
+pub struct Store {
+    engine: Box<dyn Engine>,
+    kind: EngineKind,
+    cache: Option<IdMap<AccountId, Account>>,
+    next_timestamp: u64,
+    /// No stored transfer has a larger id (single writer), so idempotency
+    /// lookups are needed only for ids up to it: time-ordered ids need none.
+    transfer_id_max: u128,
+    commits: u64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("kind", &self.kind)
+            .field("commits", &self.commits)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens `url`: `sqlite:PATH`, a plain file path, or `postgres://…` /
+    /// `postgresql://…` (a `?options=-c%20search_path%3Dname` query selects a
+    /// schema). Creates the database file if needed and applies migrations.
+    ///
+    /// # Errors
+    /// [`StoreError::Url`] for an unusable URL; database and migration errors.
+    pub fn open(url: &str) -> Result<Self> {
+        let (engine, kind): (Box<dyn Engine>, EngineKind) =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                (Box::new(pg::Postgres::connect(url)?), EngineKind::Postgres)
+            } else {
+                let path = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                    .unwrap_or(url);
+                if path.is_empty() || url.contains("://") && !url.starts_with("sqlite://") {
+                    return Err(StoreError::Url(format!(
+                        "{url}: expected sqlite:PATH, a path or postgres://"
+                    )));
+                }
+                (Box::new(sqlite::Sqlite::open(path)?), EngineKind::Sqlite)
+            };
+        let mut store = Self {
+            engine,
+            kind,
+            cache: None,
+            next_timestamp: 0,
+            transfer_id_max: 0,
+            commits: 0,
+        };
+        store.engine.migrate()?;
+        Ok(store)
+    }
+
+    /// The engine.
+    pub fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    /// Transactions committed by this store so far.
+    pub fn commits(&self) -> u64 {
+        self.commits
+    }
+
+    /// Executes one request in one transaction. See [`Store::execute`].
+    ///
+    /// # Errors
+    /// Database errors; nothing is committed then.
+    pub fn write(&mut self, ops: Vec<WriteOp>, now: u64) -> Result<Vec<WriteOutcome>> {
+        let mut outcomes = self.execute(vec![ops], now)?;
+        Ok(outcomes.pop().unwrap_or_default())
+    }
+
+    /// Executes several requests in ONE database transaction, in order, and
+    /// commits once. Timestamps start at `now` (or just after the last batch's,
+    /// if later) and advance by one per event. Ledger rejections are result
+    /// codes in the outcomes and change nothing.
+    ///
+    /// # Errors
+    /// Database errors: nothing of the batch is committed, and the cache is
+    /// left as before.
+    pub fn execute(
+        &mut self,
+        requests: Vec<Vec<WriteOp>>,
+        now: u64,
+    ) -> Result<Vec<Vec<WriteOutcome>>> {
+        self.load_cache()?;
+        let mut now = now.max(self.next_timestamp);
+        let (transfers, pendings, due) = self.prefetch(&requests, now)?;
+        let cache = self.cache.as_ref().ok_or(StoreError::WriterStopped)?;
+        let events = requests.iter().flatten().map(WriteOp::events).sum();
+        let mut working = WorkingSet::new(cache, transfers, pendings, due, events);
+        let mut history = Vec::new();
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in requests {
+            let mut request_outcomes = Vec::with_capacity(request.len());
+            for op in request {
+                // Every event gets its own timestamp, also across requests.
+                let events = op.events().max(1) as u64;
+                request_outcomes.push(apply_op(&mut working, op, now, &mut history));
+                now = now.saturating_add(events);
+            }
+            outcomes.push(request_outcomes);
+        }
+        let (staged, touched) = working.stage(history);
+        self.engine.write(&staged)?;
+        self.commits += 1;
+        self.next_timestamp = now;
+        let newest = staged
+            .transfers
+            .iter()
+            .map(|t| t.body.id.0)
+            .max()
+            .unwrap_or(0);
+        self.transfer_id_max = self.transfer_id_max.max(newest);
+        let cache = self.cache.get_or_insert_with(IdMap::default);
+        for account in touched {
+            cache.insert(account.id, account);
+        }
+        Ok(outcomes)
+    }
+
+    fn load_cache(&mut self) -> Result<()> {
+        if self.cache.is_some() {
+            return Ok(());
+        }
+        let mut cache = IdMap::default();
+        for account in self.engine.accounts()? {
+            cache.insert(account.id, account);
+        }
+        self.next_timestamp = self.engine.max_timestamp()?.saturating_add(1);
+        self.transfer_id_max = self.engine.max_transfer_id()?;
+        self.cache = Some(cache);
+        Ok(())
+    }
+
+    /// Reads the existing transfers and pending records a batch may need.
+    fn prefetch(
+        &mut self,
+        requests: &[Vec<WriteOp>],
+        now: u64,
+    ) -> Result<(Vec<Transfer>, Vec<Pending>, Vec<Pending>)> {
+        let mut ids = Vec::new();
+        let mut pending_ids = Vec::new();
+        let mut due_limit = 0usize;
+        for op in requests.iter().flatten() {
+            match op {
+                WriteOp::CreateTransfers(batch) => collect_ids(batch, &mut ids, &mut pending_ids),
+                WriteOp::ExpirePending { limit } => due_limit = due_limit.saturating_add(*limit),
+                WriteOp::CreateAccounts(_) => {}
+            }
+        }
+        let due = if due_limit == 0 {
+            Vec::new()
+        } else {
+            self.engine.pendings_due(now, due_limit)?
+        };
+        ids.retain(|id| id.0 <= self.transfer_id_max);
+        ids.extend(due.iter().map(|p| p.id));
+        ids.sort_unstable();
+        ids.dedup();
+        let transfers = self.engine.transfers(&ids)?;
+        pending_ids.sort_unstable();
+        pending_ids.dedup();
+        let pendings = if pending_ids.is_empty() {
+            Vec::new()
+        } else {
+            self.engine.pendings(&pending_ids)?
+        };
+        Ok((transfers, pendings, due))
+    }
+
+    /// One account, read from the database.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn account(&mut self, id: AccountId) -> Result<Option<Account>> {
+        self.engine.account(id)
+    }
+
+    /// All accounts, read from the database.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn accounts(&mut self) -> Result<Vec<Account>> {
+        self.engine.accounts()
+    }
+
+    /// One transfer.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn transfer(&mut self, id: TransferId) -> Result<Option<Transfer>> {
+        Ok(self.engine.transfers(&[id])?.pop())
+    }
+
+    /// The state of a pending transfer.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn pending(&mut self, id: TransferId) -> Result<Option<Pending>> {
+        Ok(self.engine.pendings(&[id])?.pop())
+    }
+
+    /// Balance history of an account with the history flag, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn history(&mut self, id: AccountId) -> Result<Vec<BalanceSnapshot>> {
+        self.engine.history(id)
+    }
+
+    /// Checks every ledger invariant over the whole database (reads all of it).
+    ///
+    /// # Errors
+    /// Database errors and undecodable rows.
+    pub fn verify_ledger(&mut self) -> Result<Report> {
+        let mut verifier = Verifier::default();
+        self.engine
+            .accounts()?
+            .into_iter()
+            .for_each(|a| verifier.account(a));
+        self.engine
+            .all_pendings()?
+            .into_iter()
+            .for_each(|p| verifier.pending(p));
+        self.engine
+            .for_each_transfer(&mut |t| verifier.transfer(&t))?;
+        Ok(verifier.finish())
+    }
+
+    /// Runs raw SQL. For operators' repairs and for tests that corrupt a
+    /// database on purpose; the account cache is dropped.
+    ///
+    /// # Errors
+    /// Database errors.
+    #[doc(hidden)]
+    pub fn execute_sql(&mut self, sql: &str) -> Result<()> {
+        self.cache = None;
+        self.engine.execute_sql(sql)
+    }
+
+    pub(crate) fn engine_mut(&mut self) -> &mut dyn Engine {
+        self.engine.as_mut()
+    }
+}
+
+fn collect_ids(
+    batch: &[NewTransfer],
+    ids: &mut Vec<TransferId>,
+    pending_ids: &mut Vec<TransferId>,
+) {
+    for transfer in batch {
+        ids.push(transfer.id);
+        if transfer.pending_id.0 != 0 {
+            ids.push(transfer.pending_id);
+            pending_ids.push(transfer.pending_id);
+        }
+    }
+}
+
+fn apply_op(
+    working: &mut WorkingSet<'_>,
+    op: WriteOp,
+    now: u64,
+    history: &mut Vec<BalanceSnapshot>,
+) -> WriteOutcome {
+    match op {
+        WriteOp::CreateAccounts(accounts) => {
+            WriteOutcome::Accounts(ledger::create_accounts(working, &accounts, now))
+        }
+        WriteOp::CreateTransfers(transfers) => {
+            let output = ledger::create_transfers(working, &transfers, now);
+            history.extend(output.history);
+            WriteOutcome::Transfers(output.results)
+        }
+        WriteOp::ExpirePending { limit } => {
+            WriteOutcome::Expired(ledger::expire_pending(working, now, limit))
+        }
+    }
+}
