@@ -18,7 +18,10 @@ fi
 export RUSTC_BOOTSTRAP=1
 for target in frame message tlv; do
   echo "fuzz/smoke.sh: $target for ${seconds_per_target}s"
-  cargo fuzz run "$target" --sanitizer none -- \
+  # The first directory collects the corpus; fuzz/seeds holds the sample
+  # messages (framed and bare) and a DE 55 TLV to start from.
+  mkdir -p "$PWD/fuzz/corpus/$target"
+  cargo fuzz run "$target" --sanitizer none "$PWD/fuzz/corpus/$target" "$PWD/fuzz/seeds" -- \
     -max_total_time="$seconds_per_target" -max_len=4098 -print_final_stats=1
 done
 echo "fuzz/smoke.sh: all targets ran without a crash"

@@ -535,7 +535,6 @@ impl MessageBuilder {
                 capacity_bytes: MESSAGE_LEN_MAX,
             });
         }
-        let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
         let wire_start = narrow(self.data.len());
         self.data.extend_from_slice(prefix);
         let start = self.data.len();
@@ -566,7 +565,6 @@ impl MessageBuilder {
         }
         let order = &mut order[..count];
         order.sort_unstable();
-        let narrow = |value: usize| u16::try_from(value).unwrap_or(u16::MAX);
         for &(_, field) in order.iter() {
             let span = &mut self.spans[usize::from(field)];
             let (wire_start, start, end) = (

@@ -1,6 +1,6 @@
 //! Decoding: a [`Message`] that borrows every value from the input bytes.
 
-use crate::dialect::{Content, Dialect, DigitEncoding, FieldDef};
+use crate::dialect::{Content, Dialect, DigitEncoding, FieldDef, LengthKind};
 use crate::error::{Error, Part};
 use crate::field::{FieldValue, ascii_to_u64};
 use crate::mti::Mti;
@@ -42,7 +42,11 @@ pub struct Message<'a> {
     bytes: &'a [u8],
     mti: Mti,
     present: u128,
-    spans: [Span; 129],
+    /// First byte after the bitmaps.
+    fields_start: u16,
+    /// End offset of each field read; a field starts where the previous
+    /// present field ends, so nothing more is needed to find it.
+    ends: [u16; 129],
 }
 
 /// What could be read from a message, when the whole may be malformed
@@ -95,7 +99,7 @@ pub fn salvage(dialect: &'static Dialect, bytes: &[u8]) -> Salvage {
     let structure = decoder.run();
     let message = &decoder.message;
     let readable =
-        |field: usize| message.present & bit(field) != 0 && decoder.invalid & bit(field) == 0;
+        |field: usize| decoder.read & bit(field) != 0 && decoder.invalid & bit(field) == 0;
     let mti = decoder.mti_read.then_some(message.mti);
     let stan = readable(11)
         .then(|| message.field(11).and_then(|v| v.to_u64()))
@@ -150,7 +154,9 @@ impl<'a> Message<'a> {
     /// The transport header before the MTI (empty in `iso87`).
     #[must_use]
     pub fn header(&self) -> &'a [u8] {
-        self.span_bytes(self.spans[0])
+        self.bytes
+            .get(..self.dialect.header_len)
+            .unwrap_or_default()
     }
 
     /// Whether data element `field` is present.
@@ -167,13 +173,14 @@ impl<'a> Message<'a> {
     /// The value of data element `field`, if present.
     #[must_use]
     pub fn field(&self, field: usize) -> Option<FieldValue<'a>> {
-        if !self.has(field) {
-            return None;
-        }
-        let span = *self.spans.get(field)?;
+        let span = self.span(field)?;
         let content = self.dialect.field(field)?.content;
+        let bytes = self
+            .bytes
+            .get(usize::from(span.start)..usize::from(span.end))
+            .unwrap_or_default();
         Some(FieldValue::new(
-            self.span_bytes(span),
+            bytes,
             usize::from(span.len),
             self.dialect.encoding_of(content),
         ))
@@ -191,19 +198,45 @@ impl<'a> Message<'a> {
             return None;
         }
         let start = self.dialect.header_len;
-        let end = usize::from(self.spans[64].start);
+        let end = usize::from(self.span(64)?.start);
         self.bytes.get(start..end)
     }
 
-    /// Where field `field` sits (prefix start, value start and end).
+    /// Where field `field` sits (prefix start, value start and end, length
+    /// in characters), found from the end of the previous present field.
     pub(crate) fn span(&self, field: usize) -> Option<Span> {
-        self.spans.get(field).copied()
-    }
-
-    fn span_bytes(&self, span: Span) -> &'a [u8] {
-        self.bytes
-            .get(usize::from(span.start)..usize::from(span.end))
-            .unwrap_or_default()
+        if !(2..=128).contains(&field) || self.present & bit(field) == 0 {
+            return None;
+        }
+        let def = self.dialect.field(field)?;
+        let before = self.present & !bit(1) & !(bit(field) | (bit(field) - 1));
+        let wire_start = if before == 0 {
+            self.fields_start
+        } else {
+            let previous = 128 - before.trailing_zeros() as usize;
+            *self.ends.get(previous)?
+        };
+        let digits = def.length.prefix_digits();
+        let prefix_encoding = self.dialect.length_prefix;
+        let start = usize::from(wire_start) + prefix_encoding.bytes_for(digits);
+        let end = *self.ends.get(field)?;
+        let len = match def.length {
+            LengthKind::Fixed => usize::from(def.len_max),
+            LengthKind::LlVar | LengthKind::LllVar => {
+                let prefix = self.bytes.get(usize::from(wire_start)..start)?;
+                let len = match prefix_encoding {
+                    DigitEncoding::Ascii => ascii_to_u64(prefix),
+                    DigitEncoding::Bcd => bcd_to_u64(prefix, digits),
+                };
+                usize::try_from(len?).ok()?
+            }
+        };
+        Some(Span {
+            wire_start,
+            start: narrow(start),
+            end,
+            len: narrow(len),
+        })
     }
 }
 
@@ -220,6 +253,8 @@ struct Decoder<'a> {
     position: usize,
     mode: Mode,
     mti_read: bool,
+    /// Fields read whole (salvage looks only at those).
+    read: u128,
     invalid: u128,
     first_content_error: Option<Error>,
 }
@@ -232,8 +267,10 @@ impl<'a> Decoder<'a> {
                 bytes,
                 mti: Mti::PLACEHOLDER,
                 present: 0,
-                spans: [Span::default(); 129],
+                fields_start: 0,
+                ends: [0; 129],
             },
+            read: 0,
             position: 0,
             mode,
             mti_read: false,
@@ -251,10 +288,10 @@ impl<'a> Decoder<'a> {
             });
         }
         let header_len = self.message.dialect.header_len;
-        let header = self.take(header_len, Part::Header)?;
-        self.message.spans[0] = span(header.0, header.1, header_len);
+        self.take(header_len, Part::Header)?;
         self.read_mti()?;
         self.read_bitmaps()?;
+        self.message.fields_start = narrow(self.position);
         let mut remaining = self.message.present & !bit(1);
         while remaining != 0 {
             let field = remaining.leading_zeros() as usize + 1;
@@ -346,10 +383,10 @@ impl<'a> Decoder<'a> {
         let len = self.read_length(field, def)?;
         let encoding = dialect.encoding_of(def.content);
         let range = self.take(encoding.bytes_for(len), Part::Field(field_u8(field)))?;
-        self.message.spans[field] = Span {
-            wire_start: narrow(offset),
-            ..span(range.0, range.1, len)
-        };
+        if let Some(end) = self.message.ends.get_mut(field) {
+            *end = narrow(range.1);
+        }
+        self.read |= bit(field);
         if let Err(error) = validate(field, def, encoding, self.slice(range), len, range.0) {
             if self.mode == Mode::Strict {
                 return Err(error);
@@ -487,7 +524,7 @@ fn unpack_bcd_digits(raw: &[u8], out: &mut [u8]) -> bool {
 /// A BCD number of `digits` digits (an odd count has a leading 0 nibble).
 fn bcd_to_u64(raw: &[u8], digits: usize) -> Option<u64> {
     let mut value: u64 = 0;
-    let skip = raw.len() * 2 - digits;
+    let skip = (raw.len() * 2).saturating_sub(digits);
     for (index, nibble) in raw.iter().flat_map(|b| [b >> 4, b & 0x0F]).enumerate() {
         if nibble > 9 || (index < skip && nibble != 0) {
             return None;
@@ -501,15 +538,6 @@ fn bcd_to_u64(raw: &[u8], digits: usize) -> Option<u64> {
 /// [`MESSAGE_LEN_MAX`] bytes (checked first in `run`), so it always fits.
 pub(crate) fn narrow(value: usize) -> u16 {
     u16::try_from(value).unwrap_or(u16::MAX)
-}
-
-fn span(start: usize, end: usize, len: usize) -> Span {
-    Span {
-        wire_start: narrow(start),
-        start: narrow(start),
-        end: narrow(end),
-        len: narrow(len),
-    }
 }
 
 /// A field number (1..=128) as stored in errors.

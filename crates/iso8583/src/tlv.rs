@@ -145,7 +145,8 @@ fn validate_at(data: &[u8], base: usize, depth: usize) -> Result<(), Error> {
         if !tlv.tag.is_constructed() {
             continue;
         }
-        let value_offset = base + tlv.offset + (tlv_header_len(&tlv));
+        // Where the value starts inside `data` (the length may be non-minimal).
+        let value_offset = base + (tlv.value.as_ptr() as usize - data.as_ptr() as usize);
         if depth + 1 >= TLV_DEPTH_MAX {
             return Err(Error::InvalidTlv {
                 part: Part::TlvValue,
@@ -156,10 +157,6 @@ fn validate_at(data: &[u8], base: usize, depth: usize) -> Result<(), Error> {
         validate_at(tlv.value, value_offset, depth + 1)?;
     }
     Ok(())
-}
-
-fn tlv_header_len(tlv: &Tlv<'_>) -> usize {
-    tlv.tag.as_bytes().len() + length_len(tlv.value.len())
 }
 
 fn shift(error: Error, base: usize) -> Error {

@@ -601,3 +601,60 @@ proptest! {
         let _ = salvage(&ISO87, &bytes);
     }
 }
+
+#[test]
+fn cup_bcd_errors() {
+    let valid = hex(CUP_SALE);
+    let with = |offset: usize, byte: u8| {
+        let mut bytes = valid.clone();
+        bytes[offset] = byte;
+        bytes
+    };
+    // Header 11 bytes, MTI at 11, bitmap at 13, DE 2 prefix at 21, value at 22.
+    check_error(
+        &CUP,
+        &with(11, 0x0A),
+        "MTI at byte 11: expected 4 decimal digits",
+    );
+    check_error(
+        &CUP,
+        &with(21, 0x1A),
+        "DE 2 at byte 21: length prefix is not 2 decimal digits",
+    );
+    check_error(
+        &CUP,
+        &with(22, 0x16),
+        "DE 2 at byte 22: byte 0x16 is not valid in format n",
+    );
+    check_error(
+        &CUP,
+        &with(25, 0x4F),
+        "DE 2 at byte 25: byte 0x4F is not valid in format n",
+    );
+    let salvaged = salvage(&CUP, &with(25, 0x4F));
+    assert_eq!(salvaged.disposition(), Disposition::FormatError);
+    assert_eq!(salvaged.stan, Some(42));
+}
+
+#[test]
+fn response_to_echoes_chosen_fields() {
+    let bytes = encode(&samples::sale_request(&ISO87).expect("sample"));
+    let request = Message::decode(&ISO87, &bytes).expect("valid");
+    let mut response =
+        MessageBuilder::response_to(&request, &[3, 4, 7, 11, 41, 42, 49, 99]).expect("valid");
+    response.set_text(39, "00").expect("an2");
+    let bytes = encode(&response);
+    let decoded = Message::decode(&ISO87, &bytes).expect("valid");
+    assert_eq!(decoded.mti().as_str(), "0210");
+    let fields: Vec<usize> = decoded.fields().collect();
+    assert_eq!(fields, [3, 4, 7, 11, 39, 41, 42, 49]);
+    assert_eq!(decoded.amount_minor(), Some(12345));
+    let mut reversal = MessageBuilder::new(&ISO87, Mti::parse("0400").expect("digits"));
+    reversal
+        .set_number(90, 2000001231124201530)
+        .expect("n42 zero-filled");
+    assert_eq!(
+        reversal.get(90),
+        Some(&b"000000000000000000000002000001231124201530"[..])
+    );
+}
