@@ -281,6 +281,11 @@ fn write_pendings_and_history(tx: &rusqlite::Transaction<'_>, staged: &Staged) -
 }
 
 impl Engine for Sqlite {
+    fn lock_writer(&mut self) -> Result<()> {
+        // An embedded file has one writing process: the host that opened it.
+        Ok(())
+    }
+
     fn migrate(&mut self) -> Result<()> {
         self.connection.execute_batch(CREATE_SCHEMA_MIGRATIONS)?;
         for (version, name, sql) in MIGRATIONS {
