@@ -12,7 +12,7 @@ use ledger::TransferId;
 use store::Store;
 use store::testing::TestDatabase;
 
-const ITERATIONS: u64 = 5;
+const ITERATIONS: u64 = 4;
 const SEED: u64 = 0x05ee_d0fc_4a54;
 const KILL_AFTER_MS_MIN: u64 = 150;
 const KILL_AFTER_MS_SPAN: u64 = 450;

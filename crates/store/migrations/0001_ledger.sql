@@ -1,10 +1,13 @@
 -- Ledger accounts and transfers. Shared by both engines; placeholders:
 -- {id} is a 16-byte big-endian id (BLOB / BYTEA); {without_rowid} is SQLite's
--- WITHOUT ROWID (empty on PostgreSQL). Amounts and balances are minor units in
+-- WITHOUT ROWID (empty on PostgreSQL); {seq} is an integer surrogate key
+-- (SQLite's rowid alias, a PostgreSQL identity): the SQLite writer updates
+-- balances by it, a cheaper seek than the 16-byte id. Amounts and balances are minor units in
 -- BIGINT (the core keeps them <= i64::MAX); timestamps are nanoseconds.
 
 CREATE TABLE ledger_accounts (
-    id {id} PRIMARY KEY,
+    seq {seq},
+    id {id} NOT NULL UNIQUE,
     ledger BIGINT NOT NULL,
     code INTEGER NOT NULL,
     flags INTEGER NOT NULL,
@@ -14,7 +17,7 @@ CREATE TABLE ledger_accounts (
     credits_pending BIGINT NOT NULL,
     credits_posted BIGINT NOT NULL,
     timestamp BIGINT NOT NULL
-) {without_rowid};
+);
 
 CREATE TABLE ledger_transfers (
     id {id} PRIMARY KEY,

@@ -17,6 +17,9 @@ pub(crate) struct Staged {
 
 /// A storage engine: one connection.
 pub(crate) trait Engine: Send {
+    /// Makes this connection the database's only ledger writer (the account
+    /// cache is only correct then); fails when another writer holds it.
+    fn lock_writer(&mut self) -> Result<()>;
     /// Applies migrations not yet recorded in `schema_migrations`.
     fn migrate(&mut self) -> Result<()>;
     /// Writes `staged` in one transaction and commits it durably.

@@ -219,7 +219,24 @@ fn write_history(tx: &mut postgres::Transaction<'_>, history: &[BalanceSnapshot]
     Ok(())
 }
 
+/// How long a second writer waits for the writer lock before failing.
+const WRITER_LOCK_TIMEOUT: &str = "10s";
+
 impl Engine for Postgres {
+    fn lock_writer(&mut self) -> Result<()> {
+        // A session-level advisory lock per schema, held until the connection
+        // closes; the wait is bounded so a second writer fails clearly.
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute(&format!("SET LOCAL lock_timeout = '{WRITER_LOCK_TIMEOUT}'"))?;
+        tx.execute(
+            "SELECT pg_advisory_lock(hashtextextended(current_schema() || '.posbridge.ledger_writer', 0))",
+            &[],
+        )
+        .map_err(|e| StoreError::Database(format!("another ledger writer holds this database: {e}")))?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn migrate(&mut self) -> Result<()> {
         self.client.batch_execute(CREATE_SCHEMA_MIGRATIONS)?;
         for (version, name, sql) in MIGRATIONS {

@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::codec::{id_bytes, id_from, narrow, to_i64, to_u64};
 use crate::engine::{Engine, Staged};
+use crate::hash::IdMap;
 use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, SQLITE, render};
 use crate::{Result, StoreError};
 
@@ -28,6 +29,10 @@ pub(crate) const TRANSFER_COLUMNS: &str = "id, debit_account_id, credit_account_
 
 pub(crate) struct Sqlite {
     connection: Connection,
+    /// Account id → `seq` (the rowid alias), so balance updates seek an
+    /// integer key rather than a 16-byte blob (filled by `accounts()` and by
+    /// committed inserts).
+    rowids: IdMap<u128, i64>,
 }
 
 impl Sqlite {
@@ -44,7 +49,10 @@ impl Sqlite {
             "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES};"
         ))?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-        Ok(Self { connection })
+        Ok(Self {
+            connection,
+            rowids: IdMap::default(),
+        })
     }
 }
 
@@ -147,7 +155,13 @@ fn pending_id_param(transfer: &Transfer) -> Option<[u8; 16]> {
     (transfer.body.pending_id.0 != 0).then(|| id_bytes(transfer.body.pending_id.0))
 }
 
-fn write_accounts(tx: &rusqlite::Transaction<'_>, staged: &Staged) -> Result<()> {
+/// Writes accounts; returns the `seq` of the new ones.
+fn write_accounts(
+    tx: &rusqlite::Transaction<'_>,
+    staged: &Staged,
+    rowids: &IdMap<u128, i64>,
+) -> Result<Vec<(u128, i64)>> {
+    let mut inserted = Vec::with_capacity(staged.accounts_new.len());
     let sql = format!(
         "INSERT INTO ledger_accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     );
@@ -165,7 +179,12 @@ fn write_accounts(tx: &rusqlite::Transaction<'_>, staged: &Staged) -> Result<()>
             to_i64(a.credits_posted),
             to_i64(a.timestamp),
         ])?;
+        inserted.push((a.id.0, tx.last_insert_rowid()));
     }
+    let mut update_by_rowid = tx.prepare_cached(
+        "UPDATE ledger_accounts SET debits_pending = ?2, debits_posted = ?3, credits_pending = ?4, \
+         credits_posted = ?5 WHERE seq = ?1",
+    )?;
     let mut update = tx.prepare_cached(
         "UPDATE ledger_accounts SET debits_pending = ?2, debits_posted = ?3, credits_pending = ?4, \
          credits_posted = ?5 WHERE id = ?1",
@@ -178,15 +197,19 @@ fn write_accounts(tx: &rusqlite::Transaction<'_>, staged: &Staged) -> Result<()>
             a.credits_posted,
         ]
         .map(to_i64);
-        update.execute(params![
-            id_bytes(a.id.0),
-            balances[0],
-            balances[1],
-            balances[2],
-            balances[3]
-        ])?;
+        let [dp, dpo, cp, cpo] = balances;
+        let changed = match rowids.get(&a.id.0) {
+            Some(rowid) => update_by_rowid.execute(params![rowid, dp, dpo, cp, cpo])?,
+            None => update.execute(params![id_bytes(a.id.0), dp, dpo, cp, cpo])?,
+        };
+        if changed != 1 {
+            return Err(StoreError::Corrupt(format!(
+                "account {:#x}: {changed} rows updated",
+                a.id.0
+            )));
+        }
     }
-    Ok(())
+    Ok(inserted)
 }
 
 fn write_transfers(
@@ -258,6 +281,11 @@ fn write_pendings_and_history(tx: &rusqlite::Transaction<'_>, staged: &Staged) -
 }
 
 impl Engine for Sqlite {
+    fn lock_writer(&mut self) -> Result<()> {
+        // An embedded file has one writing process: the host that opened it.
+        Ok(())
+    }
+
     fn migrate(&mut self) -> Result<()> {
         self.connection.execute_batch(CREATE_SCHEMA_MIGRATIONS)?;
         for (version, name, sql) in MIGRATIONS {
@@ -289,10 +317,11 @@ impl Engine for Sqlite {
 
     fn write(&mut self, staged: &Staged) -> Result<()> {
         let tx = self.connection.transaction()?;
-        write_accounts(&tx, staged)?;
+        let inserted = write_accounts(&tx, staged, &self.rowids)?;
         write_transfers(&tx, "ledger_transfers", &staged.transfers)?;
         write_pendings_and_history(&tx, staged)?;
         tx.commit()?;
+        self.rowids.extend(inserted);
         Ok(())
     }
 
@@ -300,7 +329,17 @@ impl Engine for Sqlite {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY id");
         let mut statement = self.connection.prepare_cached(&sql)?;
         let rows = statement.query_map([], account_from)?;
-        rows.map(|row| row?).collect()
+        let accounts: Vec<Account> = rows.map(|row| row?).collect::<Result<_>>()?;
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id, seq FROM ledger_accounts")?;
+        let mut rows = statement.query([])?;
+        self.rowids.clear();
+        while let Some(row) = rows.next()? {
+            let id: Vec<u8> = row.get(0)?;
+            self.rowids.insert(id_from(&id)?, row.get(1)?);
+        }
+        Ok(accounts)
     }
 
     fn account(&mut self, id: AccountId) -> Result<Option<Account>> {

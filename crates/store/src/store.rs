@@ -149,6 +149,7 @@ impl Store {
         if self.cache.is_some() {
             return Ok(());
         }
+        self.engine.lock_writer()?;
         let mut cache = IdMap::default();
         for account in self.engine.accounts()? {
             cache.insert(account.id, account);

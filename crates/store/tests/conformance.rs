@@ -42,6 +42,7 @@ conformance!(
     history_is_kept,
     migrations_apply_once,
     verify_finds_a_corrupted_balance,
+    random_batches_match_the_core,
 );
 
 fn account(id: u128, ledger: LedgerId, flags: AccountFlags) -> NewAccount {
@@ -398,4 +399,107 @@ fn urls_are_checked() {
     let database = TestDatabase::sqlite("plain_path");
     let path = database.url().trim_start_matches("sqlite:").to_string();
     assert!(Store::open(&path).is_ok());
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+fn random_transfer(rng: &mut Rng) -> NewTransfer {
+    let id = 1 + u128::from(rng.below(200));
+    let debit = 1 + u128::from(rng.below(5));
+    let credit = 1 + (debit + u128::from(rng.below(4))) % 5;
+    let amount = [1, 50, 400, 7, 90, 3, 0, BALANCE_MAX][rng.below(8) as usize];
+    let target = 1 + u128::from(rng.below(200));
+    let mut t = match rng.below(10) {
+        0..=3 => transfer(id, debit, credit, amount),
+        4 | 5 => NewTransfer {
+            timeout_s: rng.below(3) as u32,
+            ..transfer(id, debit, credit, amount).with_flags(TransferFlags::PENDING)
+        },
+        6 | 7 => NewTransfer {
+            amount: amount % 500,
+            ..post(id, target)
+        },
+        8 => void(id, target),
+        _ => transfer(id, debit, 6, amount),
+    };
+    if rng.below(8) == 0 {
+        t = t.with_flags(TransferFlags::LINKED);
+    }
+    t
+}
+
+/// The store (prefetch, working set, engine, reopen) gives the same results
+/// and balances as the core over a complete in-memory ledger.
+fn random_batches_match_the_core(url: &str) {
+    let mut store = open_with_accounts(url);
+    let mut model = MemoryState::default();
+    let accounts: Vec<NewAccount> = store
+        .accounts()
+        .unwrap()
+        .iter()
+        .map(|a| NewAccount {
+            id: a.id,
+            ledger: a.ledger,
+            code: a.code,
+            flags: a.flags,
+            user_data: a.user_data,
+        })
+        .collect();
+    create_accounts(&mut model, &accounts, NOW);
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut now = NOW + NS_PER_S;
+    for round in 0..200 {
+        if round % 50 == 49 {
+            store = Store::open(url).unwrap();
+        }
+        if rng.below(5) == 0 {
+            let outcome = store
+                .write(vec![WriteOp::ExpirePending { limit: 100 }], now)
+                .unwrap();
+            assert_eq!(
+                outcome,
+                vec![WriteOutcome::Expired(expire_pending(&mut model, now, 100))]
+            );
+        } else {
+            let batch: Vec<NewTransfer> = (0..1 + rng.below(6))
+                .map(|_| random_transfer(&mut rng))
+                .collect();
+            let expected = create_transfers(&mut model, &batch, now).results;
+            assert_eq!(
+                transfers(&mut store, batch.clone(), now),
+                expected,
+                "round {round}: {batch:?}"
+            );
+        }
+        now += NS_PER_S;
+    }
+    let mut stored = store.accounts().unwrap();
+    let mut modelled: Vec<Account> = model.accounts.values().copied().collect();
+    stored
+        .iter_mut()
+        .chain(modelled.iter_mut())
+        .for_each(|a| a.timestamp = 0);
+    modelled.sort_by_key(|a| a.id);
+    assert_eq!(stored, modelled);
+    let expired = model
+        .pendings
+        .values()
+        .filter(|p| p.status == PendingStatus::Expired)
+        .count();
+    assert!(
+        model.transfers.len() > 15 && expired > 0,
+        "too little: {} transfers, {} pending, {expired} expired",
+        model.transfers.len(),
+        model.pendings.len()
+    );
+    assert_sound(&mut store);
 }
