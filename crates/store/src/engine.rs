@@ -44,6 +44,12 @@ pub(crate) trait Engine: Send {
     fn max_timestamp(&mut self) -> Result<u64>;
     /// Balance history of an account, oldest first.
     fn history(&mut self, id: AccountId) -> Result<Vec<BalanceSnapshot>>;
+    /// Starts a read-only transaction whose reads all see one snapshot, so a
+    /// commit landing between two reads (a live host, or a killed writer's
+    /// last commit finishing on the server) cannot make them disagree.
+    fn begin_snapshot(&mut self) -> Result<()>;
+    /// Ends the snapshot started by [`Engine::begin_snapshot`].
+    fn end_snapshot(&mut self) -> Result<()>;
     /// Runs raw SQL (operators' repair and tests' corruption only).
     fn execute_sql(&mut self, sql: &str) -> Result<()>;
     /// Inserts `rows` plain rows of a transfer's width, `batch` per commit

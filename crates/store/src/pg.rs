@@ -322,6 +322,17 @@ impl Engine for Postgres {
         rows.iter().map(pending_from).collect()
     }
 
+    fn begin_snapshot(&mut self) -> Result<()> {
+        self.client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        Ok(())
+    }
+
+    fn end_snapshot(&mut self) -> Result<()> {
+        self.client.batch_execute("COMMIT")?;
+        Ok(())
+    }
+
     fn all_pendings(&mut self) -> Result<Vec<Pending>> {
         let rows = self
             .client

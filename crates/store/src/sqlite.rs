@@ -395,6 +395,18 @@ impl Engine for Sqlite {
         rows.map(|row| row?).collect()
     }
 
+    fn begin_snapshot(&mut self) -> Result<()> {
+        // In WAL mode a deferred transaction reads one snapshot from its
+        // first read to its end.
+        self.connection.execute_batch("BEGIN DEFERRED")?;
+        Ok(())
+    }
+
+    fn end_snapshot(&mut self) -> Result<()> {
+        self.connection.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
     fn all_pendings(&mut self) -> Result<Vec<Pending>> {
         let mut statement = self
             .connection

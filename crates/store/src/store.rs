@@ -241,6 +241,16 @@ impl Store {
     /// # Errors
     /// Database errors and undecodable rows.
     pub fn verify_ledger(&mut self) -> Result<Report> {
+        self.engine.begin_snapshot()?;
+        let read = self.read_for_verify();
+        let ended = self.engine.end_snapshot();
+        let verifier = read?;
+        ended?;
+        Ok(verifier.finish())
+    }
+
+    /// Reads the whole ledger into a verifier; call inside one snapshot.
+    fn read_for_verify(&mut self) -> Result<Verifier> {
         let mut verifier = Verifier::default();
         self.engine
             .accounts()?
@@ -252,7 +262,7 @@ impl Store {
             .for_each(|p| verifier.pending(p));
         self.engine
             .for_each_transfer(&mut |t| verifier.transfer(&t))?;
-        Ok(verifier.finish())
+        Ok(verifier)
     }
 
     /// Runs raw SQL. For operators' repairs and for tests that corrupt a
