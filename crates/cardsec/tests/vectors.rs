@@ -427,3 +427,46 @@ fn aes256_dukpt_initial_key() {
         "CE9CE0C101D1138F97FB6CAD4DF045A7083D4EAE2D35A31789D01CCF0949550F"
     );
 }
+
+// ---- TR-31 versions A, B, C and D from public implementations (beyond
+// test-vectors.md) ----
+
+#[test]
+fn tr31_hsm_generated_blocks() {
+    // Same key under one KBPK in versions A, B and C (a payShield 10k sample).
+    let kbpk = cardsec::Secret::from_hex("EFE0853B256B583D868F251CE99EA1D9", "kbpk").unwrap();
+    for block in [
+        "A0072K0TN00N0000F40D5672C6D0EC86F860BA88D44D00F0CA9A8CE8CD2F640287A9A9EB",
+        "B0080K0TN00N00001C414014375212C24995E405B5EE052CB92B67F455EA2680F6751088F9F1C228",
+        "C0072K0TN00N0000C9B875FF7A5316BF221C09ED52080DE0B45632A4EA9CE87699CB565E",
+    ] {
+        let unwrapped = cardsec::tr31::unwrap(&kbpk, block).unwrap();
+        assert_eq!(
+            hex::encode(unwrapped.key.expose()),
+            "5DB50B454F8389ADCE573BE50861F2BF",
+            "{block}"
+        );
+        assert_eq!(
+            hex::encode(&TdesKey::new(unwrapped.key.expose()).unwrap().kcv()),
+            "5C9405"
+        );
+    }
+}
+
+#[test]
+fn tr31_version_b_ascii_keys() {
+    let kbpk = cardsec::Secret::from_slice(b"FFFFFFFFEEEEEEEE");
+    let block = "B0096P0TE00N0000A800A7D1A4C0C1BE762177E1CC59D84844EB67C9F6432B2CA34187AE2E0385EBEE2231697BC5DAE8";
+    let unwrapped = cardsec::tr31::unwrap(&kbpk, block).unwrap();
+    assert_eq!(unwrapped.key.expose(), b"CCCCCCCCDDDDDDDD");
+}
+
+#[test]
+fn tr31_version_d_block_verifies() {
+    let kbpk = cardsec::Secret::from_hex("A1A10101010101010101010101010102", "kbpk").unwrap();
+    let block = "D0144D0AB00S000042766B9265B2DF93AE6E29B58135B77A2F616C8D515ACDBE6A5626F79FA7B4071E9EE1423C6D7970FA2B965D18B23922B5B2E5657495E03CD857FD37018E111B";
+    let unwrapped = cardsec::tr31::unwrap(&kbpk, block).unwrap();
+    assert_eq!(unwrapped.header.key_usage, "D0");
+    assert_eq!(unwrapped.header.algorithm, 'A');
+    assert_eq!(unwrapped.key.len(), 16);
+}
