@@ -420,3 +420,56 @@ pub fn verify_request_mac(bdk: &TdesKey, ksn: &Ksn, message: &[u8], mac: &[u8]) 
 pub fn response_mac(bdk: &TdesKey, ksn: &Ksn, message: &[u8]) -> Result<[u8; 8]> {
     mac::retail_mac(&mac_response_key(bdk, ksn)?, message, mac::Padding::Method1)
 }
+
+/// Encrypts `data` with TDES-CBC (zero IV, zero padding to whole blocks)
+/// under the DUKPT data key of `direction` for `ksn`.
+///
+/// # Errors
+/// As [`transaction_key`]; [`Error::Invalid`] for a variant that is not a
+/// data key.
+pub fn encrypt_data(
+    bdk: &TdesKey,
+    ksn: &Ksn,
+    direction: KeyVariant,
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let key = data_key(bdk, ksn, direction)?;
+    let mut out = data.to_vec();
+    out.resize(data.len().div_ceil(8).max(1) * 8, 0);
+    Tdes::new(&key).cbc_encrypt(&[0u8; 8], &mut out);
+    Ok(out)
+}
+
+/// Decrypts TDES-CBC data (zero IV) under the DUKPT data key of
+/// `direction` for `ksn`; padding is left in place.
+///
+/// # Errors
+/// As [`encrypt_data`]; [`Error::Length`] when `data` is not whole blocks.
+pub fn decrypt_data(
+    bdk: &TdesKey,
+    ksn: &Ksn,
+    direction: KeyVariant,
+    data: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    if data.is_empty() || data.len() % 8 != 0 {
+        return Err(Error::Length {
+            what: "encrypted data",
+            expected: "a whole number of 8-byte blocks",
+            actual: data.len(),
+        });
+    }
+    let key = data_key(bdk, ksn, direction)?;
+    let mut out = Zeroizing::new(data.to_vec());
+    Tdes::new(&key).cbc_decrypt(&[0u8; 8], &mut out);
+    Ok(out)
+}
+
+fn data_key(bdk: &TdesKey, ksn: &Ksn, direction: KeyVariant) -> Result<TdesKey> {
+    if !matches!(
+        direction,
+        KeyVariant::DataRequest | KeyVariant::DataResponse
+    ) {
+        return Err(Error::Invalid("data encryption needs a data key variant"));
+    }
+    working_key(bdk, ksn, direction)
+}

@@ -470,3 +470,46 @@ fn tr31_version_d_block_verifies() {
     assert_eq!(unwrapped.header.algorithm, 'A');
     assert_eq!(unwrapped.key.len(), 16);
 }
+
+// ---- TDES DUKPT data and MAC keys: X9.24-1:2009 A.4.2 sequence as
+// published with moov-io/dukpt (beyond test-vectors.md) ----
+
+#[test]
+fn dukpt_data_encryption_and_macs() {
+    use dukpt::KeyVariant;
+    let bdk = tdes(BDK);
+    let data = b"4012345678909D987";
+    for (ksn, request, response, request_mac, response_mac) in [
+        (
+            "FFFF9876543210E00001",
+            "FC0D53B7EA1FDA9EE68AAF2E70D9B9506229BE2AA993F04F",
+            "1FCC89AF66222F27B903898BB2BC8589CDBFDE5EC6AFCC25",
+            "9CCC78173FC4FB64",
+            "20364223C1FF00FA",
+        ),
+        (
+            "FFFF9876543210E00005",
+            "9FD7BD1EC28845ACA93367A9DA9317BD555C6B33AE22D365",
+            "7D4C109E49E83355A556AE949EED359F4404E7A2F0167C00",
+            "0202B96339022058",
+            "5CBE3E81D1D2A0FB",
+        ),
+    ] {
+        let ksn = Ksn::from_hex(ksn).unwrap();
+        let enc = dukpt::encrypt_data(&bdk, &ksn, KeyVariant::DataRequest, data).unwrap();
+        assert_eq!(hex::encode(&enc), request);
+        let dec = dukpt::decrypt_data(&bdk, &ksn, KeyVariant::DataRequest, &enc).unwrap();
+        assert_eq!(&dec[..data.len()], data);
+        let enc = dukpt::encrypt_data(&bdk, &ksn, KeyVariant::DataResponse, data).unwrap();
+        assert_eq!(hex::encode(&enc), response);
+        assert_eq!(
+            hex::encode(&dukpt::request_mac(&bdk, &ksn, data).unwrap()),
+            request_mac
+        );
+        assert_eq!(
+            hex::encode(&dukpt::response_mac(&bdk, &ksn, data).unwrap()),
+            response_mac
+        );
+        assert!(dukpt::verify_request_mac(&bdk, &ksn, data, &h(request_mac)).unwrap());
+    }
+}
