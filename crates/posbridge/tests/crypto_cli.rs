@@ -251,6 +251,37 @@ fn pin_blocks() {
         "pin",
         "1234",
     );
+    // Format 4 under an AES DUKPT PIN key, both ways.
+    let aes_dukpt = [
+        "--bdk",
+        "FEDCBA9876543210F1F1F1F1F1F1F1F1",
+        "--ksn",
+        "123456789012345600000001",
+    ];
+    let mut encrypt = vec![
+        "pin-block",
+        "encrypt",
+        "--format",
+        "4",
+        "--pin",
+        "4321",
+        "--pan",
+        pan,
+    ];
+    encrypt.extend(aes_dukpt);
+    let block = json(&encrypt)["block"].as_str().unwrap().to_owned();
+    let mut decrypt = vec![
+        "pin-block",
+        "decrypt",
+        "--format",
+        "4",
+        "--block",
+        &block,
+        "--pan",
+        pan,
+    ];
+    decrypt.extend(aes_dukpt);
+    check(&decrypt, "pin", "4321");
     // Formats 1 and 3 with random fill decode back.
     for format in ["1", "3"] {
         let block = json(&[

@@ -218,7 +218,8 @@ struct KeySource {
     /// Encryption key: TDES (32/48 hex) for formats 0, 1, 3; AES for 4.
     #[arg(long, conflicts_with_all = ["bdk", "ksn"])]
     key: Option<String>,
-    /// DUKPT BDK (TDES; with --ksn) instead of --key.
+    /// DUKPT BDK (with --ksn) instead of --key: TDES for formats 0, 1, 3;
+    /// AES DUKPT (24-digit KSN) for format 4.
     #[arg(long, requires = "ksn")]
     bdk: Option<String>,
     /// DUKPT KSN (with --bdk).
@@ -284,9 +285,15 @@ fn tdes_pin_key(source: &KeySource) -> anyhow::Result<TdesKey> {
 }
 
 fn aes_pin_key(source: &KeySource) -> anyhow::Result<AesKey> {
-    match &source.key {
-        Some(key) => aes_key(key, "key"),
-        None => Err(bad("format 4 needs --key (an AES key)")),
+    match (&source.key, &source.bdk, &source.ksn) {
+        (Some(key), _, _) => aes_key(key, "key"),
+        (None, Some(bdk), Some(ksn)) => {
+            let bdk = aes_key(bdk, "BDK")?;
+            input(aes_dukpt::pin_key(&bdk, &input(AesKsn::from_hex(ksn))?))
+        }
+        _ => Err(bad(
+            "format 4 needs --key (an AES key), or --bdk and --ksn (AES DUKPT)",
+        )),
     }
 }
 
