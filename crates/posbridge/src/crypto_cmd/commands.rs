@@ -1,6 +1,6 @@
 //! The calculator's commands: parse arguments, call `cardsec`, name results.
 
-use cardsec::aes_dukpt::{self, AesKsn, KeyUsage};
+use cardsec::aes_dukpt::{self, AesKsn, KeyType, KeyUsage};
 use cardsec::emv::{self, CardData, CryptogramVersion};
 use cardsec::mac::Padding;
 use cardsec::{AesKey, ClearPinBlock, Ksn, Pan, Pin, PinBlockFormat, Secret, TdesKey, dukpt, hex};
@@ -77,6 +77,24 @@ struct DukptKeyArgs {
     /// Reject a BDK without odd parity.
     #[arg(long)]
     check_parity: bool,
+    /// AES DUKPT working key type (default: the BDK's AES type).
+    #[arg(long, value_enum, requires = "aes")]
+    key_type: Option<WorkingKeyType>,
+}
+
+/// X9.24-3 working key types.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum WorkingKeyType {
+    /// Double-length TDES.
+    Tdes2,
+    /// Triple-length TDES.
+    Tdes3,
+    /// AES-128.
+    Aes128,
+    /// AES-192.
+    Aes192,
+    /// AES-256.
+    Aes256,
 }
 
 #[derive(Debug, clap::Args)]
