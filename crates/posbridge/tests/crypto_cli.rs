@@ -147,6 +147,41 @@ fn aes_dukpt_keys() {
         "key",
         "F6BA59389BD14A9855BE9727E7C52E3C",
     );
+    let ksn1 = "123456789012345600000001";
+    check(
+        &["dukpt", "pin-key", "--aes", "--bdk", bdk, "--ksn", ksn1],
+        "key",
+        "AF8CB133A78F8DC2D1359F18527593FB",
+    );
+    check(
+        &[
+            "dukpt",
+            "mac-key",
+            "--aes",
+            "--key-type",
+            "aes128",
+            "--bdk",
+            bdk,
+            "--ksn",
+            ksn1,
+        ],
+        "key",
+        "A2DC23DE6FDE0824A2BC321E08E4B8B7",
+    );
+    check_rejected(
+        &[
+            "dukpt",
+            "pin-key",
+            "--aes",
+            "--key-type",
+            "aes256",
+            "--bdk",
+            bdk,
+            "--ksn",
+            ksn1,
+        ],
+        "stronger than the BDK",
+    );
 }
 
 #[test]

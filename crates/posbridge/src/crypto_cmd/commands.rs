@@ -143,40 +143,45 @@ fn dukpt_aes(args: &DukptKeyArgs, kind: &str) -> CmdResult {
     let bdk = aes_key(&args.bdk, "BDK")?;
     let ksn = input(AesKsn::from_hex(&args.ksn))?;
     let initial = aes_dukpt::initial_key(&bdk, &ksn.initial_key_id());
-    let key = match kind {
-        "ipek" => initial,
-        "key" => input(aes_dukpt::derivation_key(&initial, &ksn))?,
-        "pin" => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::PinEncryption,
-        ))?,
-        "mac-request" => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::MacGeneration,
-        ))?,
-        "mac-response" => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::MacVerification,
-        ))?,
-        "data-request" => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::DataEncrypt,
-        ))?,
-        _ => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::DataDecrypt,
-        ))?,
-    };
-    Ok(Output::default()
+    let out = Output::default()
         .text("ksn", ksn.to_string())
-        .text("counter", format!("{:X}", ksn.counter()))
-        .hex("key", key.expose_bytes())
-        .hex("kcv", &key.kcv_cmac()))
+        .text("counter", format!("{:X}", ksn.counter()));
+    let usage = match kind {
+        "ipek" => {
+            return Ok(out
+                .hex("key", initial.expose_bytes())
+                .hex("kcv", &initial.kcv_cmac()));
+        }
+        "key" => {
+            let key = input(aes_dukpt::derivation_key(&initial, &ksn))?;
+            return Ok(out
+                .hex("key", key.expose_bytes())
+                .hex("kcv", &key.kcv_cmac()));
+        }
+        "pin" => KeyUsage::PinEncryption,
+        "mac-request" => KeyUsage::MacGeneration,
+        "mac-response" => KeyUsage::MacVerification,
+        "data-request" => KeyUsage::DataEncrypt,
+        _ => KeyUsage::DataDecrypt,
+    };
+    let key_type = match args.key_type {
+        None => match bdk.len() {
+            32 => KeyType::Aes256,
+            24 => KeyType::Aes192,
+            _ => KeyType::Aes128,
+        },
+        Some(WorkingKeyType::Tdes2) => KeyType::Tdes2,
+        Some(WorkingKeyType::Tdes3) => KeyType::Tdes3,
+        Some(WorkingKeyType::Aes128) => KeyType::Aes128,
+        Some(WorkingKeyType::Aes192) => KeyType::Aes192,
+        Some(WorkingKeyType::Aes256) => KeyType::Aes256,
+    };
+    let key = input(aes_dukpt::working_key(&bdk, &ksn, usage, key_type))?;
+    let kcv = match key_type {
+        KeyType::Tdes2 | KeyType::Tdes3 => input(TdesKey::new(key.expose()))?.kcv().to_vec(),
+        _ => input(AesKey::new(key.expose()))?.kcv_cmac().to_vec(),
+    };
+    Ok(out.hex("key", key.expose()).hex("kcv", &kcv))
 }
 
 // ---------------------------------------------------------------- pin-block
