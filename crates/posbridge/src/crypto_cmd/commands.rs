@@ -21,7 +21,7 @@ fn bad(message: &str) -> anyhow::Error {
 }
 
 fn tdes_key(text: &str, what: &str, odd_parity: bool) -> anyhow::Result<TdesKey> {
-    let bytes = input(hex::decode(text, "key"))?;
+    let bytes = hex::decode(text, "key").map_err(|e| InputError(format!("{what}: {e}")))?;
     let key = if odd_parity {
         TdesKey::new_odd_parity(&bytes)
     } else {
