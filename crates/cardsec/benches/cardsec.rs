@@ -17,6 +17,19 @@ fn bench_dukpt(c: &mut Criterion) {
     c.bench_function("dukpt_transaction_key_from_cached_ipek_9_bits", |b| {
         b.iter(|| dukpt::transaction_key_from_ipek(black_box(&ipek), black_box(&ksn)).unwrap())
     });
+    // A device's counters in order, through the per-terminal key cache.
+    let counters: Vec<Ksn> = (1u32..=4096)
+        .filter(|c| c.count_ones() <= 10)
+        .map(|c| ksn.with_counter(c).unwrap())
+        .collect();
+    let mut cache = dukpt::TransactionKeyCache::new(&bdk, &ksn).unwrap();
+    let mut next = 0usize;
+    c.bench_function("dukpt_transaction_key_cached_sequential", |b| {
+        b.iter(|| {
+            next = (next + 1) % counters.len();
+            cache.transaction_key(black_box(&counters[next])).unwrap()
+        })
+    });
     let ksn10 = Ksn::from_hex("FFFF9876543210E003FF").unwrap();
     c.bench_function("dukpt_transaction_key_10_bits", |b| {
         b.iter(|| dukpt::transaction_key(black_box(&bdk), black_box(&ksn10)).unwrap())

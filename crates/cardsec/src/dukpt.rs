@@ -221,6 +221,98 @@ pub fn transaction_key_from_ipek(ipek: &TdesKey, ksn: &Ksn) -> Result<TdesKey> {
     TdesKey::new(&*key)
 }
 
+/// Most one-way steps on a key path (one per counter bit).
+const PATH_STEPS_MAX: usize = COUNTER_BITS as usize;
+
+/// A terminal's IPEK and its last key path, so that the next transaction
+/// key reuses the steps it shares with the previous one.
+///
+/// Counters only grow, so consecutive KSNs share their high bits: the
+/// typical derivation then costs one or two one-way steps instead of up to
+/// ten plus the IPEK. Keys in the cache are wiped on drop.
+pub struct TransactionKeyCache {
+    initial_ksn: Ksn,
+    ipek: TdesKey,
+    /// (counter bits applied so far, key after that step), top bit first.
+    path: Vec<(u32, Zeroizing<[u8; 16]>)>,
+}
+
+impl fmt::Debug for TransactionKeyCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TransactionKeyCache({}, [REDACTED; {} steps])",
+            self.initial_ksn,
+            self.path.len()
+        )
+    }
+}
+
+impl TransactionKeyCache {
+    /// Derives the IPEK of the device that `ksn` belongs to.
+    ///
+    /// # Errors
+    /// As [`ipek`].
+    pub fn new(bdk: &TdesKey, ksn: &Ksn) -> Result<Self> {
+        Ok(Self::from_ipek(ipek(bdk, ksn)?, ksn))
+    }
+
+    /// From a stored IPEK.
+    pub fn from_ipek(ipek: TdesKey, ksn: &Ksn) -> Self {
+        Self {
+            initial_ksn: ksn.initial(),
+            ipek,
+            path: Vec::with_capacity(PATH_STEPS_MAX),
+        }
+    }
+
+    /// The transaction key of `ksn`, which must belong to the same device.
+    ///
+    /// # Errors
+    /// [`Error::KsnCounter`] for a counter no device uses; [`Error::Invalid`]
+    /// for a KSN of another device; [`Error::Length`] for a triple-length
+    /// IPEK.
+    pub fn transaction_key(&mut self, ksn: &Ksn) -> Result<TdesKey> {
+        require_double(&self.ipek)?;
+        ksn.validate_counter()?;
+        if ksn.initial() != self.initial_ksn {
+            return Err(Error::Invalid("KSN belongs to another device"));
+        }
+        let counter = ksn.counter();
+        let bytes = ksn.bytes();
+        let mut register = *fixed::<8>(&bytes[2..]);
+        register[5] &= 0xE0;
+        register[6] = 0;
+        register[7] = 0;
+        let mut key = fixed::<16>(self.ipek.expose_bytes());
+        let mut applied = 0u32;
+        let mut step = 0usize;
+        let mut bit = 1u32 << (COUNTER_BITS - 1);
+        while bit != 0 {
+            if counter & bit != 0 {
+                applied |= bit;
+                match self.path.get(step) {
+                    Some((bits, cached)) if *bits == applied => key = cached.clone(),
+                    _ => {
+                        self.path.truncate(step);
+                        let tail = (register_tail(&register) | applied).to_be_bytes();
+                        register[5..].copy_from_slice(&tail[1..]);
+                        one_way(&mut key, &register);
+                        self.path.push((applied, key.clone()));
+                    }
+                }
+                step += 1;
+            }
+            bit >>= 1;
+        }
+        TdesKey::new(&*key)
+    }
+}
+
+fn register_tail(register: &[u8; 8]) -> u32 {
+    u32::from_be_bytes([0, register[5], register[6], register[7]])
+}
+
 /// The transaction key of `ksn` from the BDK: what the host calls.
 ///
 /// # Errors
@@ -327,4 +419,57 @@ pub fn verify_request_mac(bdk: &TdesKey, ksn: &Ksn, message: &[u8], mac: &[u8]) 
 /// As [`transaction_key`].
 pub fn response_mac(bdk: &TdesKey, ksn: &Ksn, message: &[u8]) -> Result<[u8; 8]> {
     mac::retail_mac(&mac_response_key(bdk, ksn)?, message, mac::Padding::Method1)
+}
+
+/// Encrypts `data` with TDES-CBC (zero IV, zero padding to whole blocks)
+/// under the DUKPT data key of `direction` for `ksn`.
+///
+/// # Errors
+/// As [`transaction_key`]; [`Error::Invalid`] for a variant that is not a
+/// data key.
+pub fn encrypt_data(
+    bdk: &TdesKey,
+    ksn: &Ksn,
+    direction: KeyVariant,
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let key = data_key(bdk, ksn, direction)?;
+    let mut out = data.to_vec();
+    out.resize(data.len().div_ceil(8).max(1) * 8, 0);
+    Tdes::new(&key).cbc_encrypt(&[0u8; 8], &mut out);
+    Ok(out)
+}
+
+/// Decrypts TDES-CBC data (zero IV) under the DUKPT data key of
+/// `direction` for `ksn`; padding is left in place.
+///
+/// # Errors
+/// As [`encrypt_data`]; [`Error::Length`] when `data` is not whole blocks.
+pub fn decrypt_data(
+    bdk: &TdesKey,
+    ksn: &Ksn,
+    direction: KeyVariant,
+    data: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    if data.is_empty() || data.len() % 8 != 0 {
+        return Err(Error::Length {
+            what: "encrypted data",
+            expected: "a whole number of 8-byte blocks",
+            actual: data.len(),
+        });
+    }
+    let key = data_key(bdk, ksn, direction)?;
+    let mut out = Zeroizing::new(data.to_vec());
+    Tdes::new(&key).cbc_decrypt(&[0u8; 8], &mut out);
+    Ok(out)
+}
+
+fn data_key(bdk: &TdesKey, ksn: &Ksn, direction: KeyVariant) -> Result<TdesKey> {
+    if !matches!(
+        direction,
+        KeyVariant::DataRequest | KeyVariant::DataResponse
+    ) {
+        return Err(Error::Invalid("data encryption needs a data key variant"));
+    }
+    working_key(bdk, ksn, direction)
 }

@@ -9,6 +9,19 @@
 //! Secrets (keys, PINs, clear PIN blocks, PANs) live in types that are wiped
 //! on drop and never show their value in `Debug`, `Display` or an error.
 //!
+//! # What the host calls
+//!
+//! | need | call |
+//! |---|---|
+//! | DUKPT transaction / PIN / MAC keys from BDK + KSN | [`dukpt::transaction_key`], [`dukpt::pin_key`], [`dukpt::mac_request_key`], [`dukpt::mac_response_key`]; per terminal [`dukpt::TransactionKeyCache`] |
+//! | DE 64 retail MAC | [`dukpt::verify_request_mac`], [`dukpt::response_mac`] |
+//! | PIN check without exposing the PIN | [`pinverify::verify_pin_pvv_iso0`], [`pinverify::verify_pin_ibm3624`] |
+//! | PIN translation to a zone key | [`pin::translate_iso0`] |
+//! | on-us chip: ARQC + ARPC (CVN 18) | [`emv::authorize_cvn18`] with [`emv::TransactionData::cryptogram_input`] |
+//! | PAN storage and look-up | [`vault::Vault::token`], [`vault::Vault::encrypt`], [`vault::Vault::reencrypt`] |
+//! | Luhn, masking | [`luhn_valid`], [`Pan`] (`Display` is masked), [`mask_pan`] |
+//! | key exchange | [`tr31::unwrap`], [`tr31::wrap`] |
+//!
 //! ```
 //! use cardsec::{Ksn, Pan, TdesKey, dukpt, pin};
 //!
@@ -38,6 +51,7 @@ mod secret;
 pub mod tr31;
 pub mod vault;
 
+pub use aes_dukpt::AesKsn;
 pub use dukpt::Ksn;
 pub use error::{Error, Result};
 pub use pan::{Pan, luhn_valid, mask_pan};

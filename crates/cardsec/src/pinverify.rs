@@ -65,6 +65,31 @@ pub fn verify_pin_pvv(
     Ok(computed.as_bytes().ct_eq(expected_pvv.as_bytes()).into())
 }
 
+/// The host's PVV check for a terminal's format 0 PIN block: decrypts under
+/// `pin_key` (e.g. [`crate::dukpt::pin_key`]), checks the PIN against the
+/// PVV on file. The clear PIN never leaves the crate.
+///
+/// # Errors
+/// As [`verify_pin_pvv`].
+pub fn verify_pin_pvv_iso0(
+    pin_block: &[u8; 8],
+    pan: &Pan,
+    pin_key: &TdesKey,
+    pvk: &TdesKey,
+    pvki: u8,
+    expected_pvv: &str,
+) -> Result<bool> {
+    verify_pin_pvv(
+        pin_block,
+        PinBlockFormat::Iso0,
+        pan,
+        pin_key,
+        pvk,
+        pvki,
+        expected_pvv,
+    )
+}
+
 /// An IBM 3624 decimalization table: 16 decimal digits, one per hex digit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DecimalizationTable([u8; 16]);

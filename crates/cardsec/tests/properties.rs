@@ -211,3 +211,33 @@ proptest! {
         prop_assert!(!pinverify::verify_pin_ibm3624(&wrong_block, PinBlockFormat::Iso0, &pan, &pin_key, &pvk, &validation, &table, &offset).unwrap());
     }
 }
+
+proptest! {
+    #[test]
+    fn key_cache_agrees_with_full_derivation(bdk in proptest::collection::vec(any::<u8>(), 16), ksn in any::<[u8; 10]>(), counters in proptest::collection::vec(1u32..(1 << 21), 1..20)) {
+        let bdk = TdesKey::new(&bdk).unwrap();
+        let base = Ksn::new(ksn);
+        let mut cache = dukpt::TransactionKeyCache::new(&bdk, &base).unwrap();
+        for counter in counters.into_iter().filter(|c| c.count_ones() <= 10) {
+            let ksn = base.with_counter(counter).unwrap();
+            prop_assert_eq!(cache.transaction_key(&ksn).unwrap(), dukpt::transaction_key(&bdk, &ksn).unwrap());
+        }
+        let mut other = ksn;
+        other[0] ^= 1;
+        prop_assert!(cache.transaction_key(&Ksn::new(other).with_counter(1).unwrap()).is_err());
+    }
+}
+
+#[test]
+fn key_cache_follows_a_device_counter_sequence() {
+    let bdk = TdesKey::from_hex("0123456789ABCDEFFEDCBA9876543210").unwrap();
+    let base = Ksn::from_hex("FFFF9876543210E00000").unwrap();
+    let mut cache = dukpt::TransactionKeyCache::new(&bdk, &base).unwrap();
+    for counter in (1u32..3000).filter(|c| c.count_ones() <= 10) {
+        let ksn = base.with_counter(counter).unwrap();
+        assert_eq!(
+            cache.transaction_key(&ksn).unwrap(),
+            dukpt::transaction_key(&bdk, &ksn).unwrap()
+        );
+    }
+}

@@ -9,7 +9,7 @@ use cardsec::{AesKey, ClearPinBlock, Pan, Pin, Secret, TdesKey, hex};
 const KEY_HEX: &str = "0123456789ABCDEFFEDCBA9876543210";
 const AES256_HEX: &str = "00112233445566778899AABBCCDDEEFF0F1E2D3C4B5A69788796A5B4C3D2E1F0";
 const PAN: &str = "4111111111111111";
-const PIN: &str = "987654";
+const PIN: &str = "246813";
 
 fn assert_hidden(formatted: &str, clear: &[&str]) {
     for secret in clear {
@@ -60,6 +60,12 @@ fn debug_never_shows_secrets() {
         format!("{token}"),
         format!("{unwrapped:?}"),
         format!("{:?}", tdes.with_odd_parity()),
+        format!("{:?}", {
+            let ksn = cardsec::Ksn::from_hex("FFFF9876543210E00001").unwrap();
+            let mut cache = cardsec::dukpt::TransactionKeyCache::new(&tdes, &ksn).unwrap();
+            cache.transaction_key(&ksn).unwrap();
+            cache
+        }),
     ];
     for text in &formatted {
         assert_hidden(text, &clear);

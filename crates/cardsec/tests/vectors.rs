@@ -427,3 +427,89 @@ fn aes256_dukpt_initial_key() {
         "CE9CE0C101D1138F97FB6CAD4DF045A7083D4EAE2D35A31789D01CCF0949550F"
     );
 }
+
+// ---- TR-31 versions A, B, C and D from public implementations (beyond
+// test-vectors.md) ----
+
+#[test]
+fn tr31_hsm_generated_blocks() {
+    // Same key under one KBPK in versions A, B and C (a payShield 10k sample).
+    let kbpk = cardsec::Secret::from_hex("EFE0853B256B583D868F251CE99EA1D9", "kbpk").unwrap();
+    for block in [
+        "A0072K0TN00N0000F40D5672C6D0EC86F860BA88D44D00F0CA9A8CE8CD2F640287A9A9EB",
+        "B0080K0TN00N00001C414014375212C24995E405B5EE052CB92B67F455EA2680F6751088F9F1C228",
+        "C0072K0TN00N0000C9B875FF7A5316BF221C09ED52080DE0B45632A4EA9CE87699CB565E",
+    ] {
+        let unwrapped = cardsec::tr31::unwrap(&kbpk, block).unwrap();
+        assert_eq!(
+            hex::encode(unwrapped.key.expose()),
+            "5DB50B454F8389ADCE573BE50861F2BF",
+            "{block}"
+        );
+        assert_eq!(
+            hex::encode(&TdesKey::new(unwrapped.key.expose()).unwrap().kcv()),
+            "5C9405"
+        );
+    }
+}
+
+#[test]
+fn tr31_version_b_ascii_keys() {
+    let kbpk = cardsec::Secret::from_slice(b"FFFFFFFFEEEEEEEE");
+    let block = "B0096P0TE00N0000A800A7D1A4C0C1BE762177E1CC59D84844EB67C9F6432B2CA34187AE2E0385EBEE2231697BC5DAE8";
+    let unwrapped = cardsec::tr31::unwrap(&kbpk, block).unwrap();
+    assert_eq!(unwrapped.key.expose(), b"CCCCCCCCDDDDDDDD");
+}
+
+#[test]
+fn tr31_version_d_block_verifies() {
+    let kbpk = cardsec::Secret::from_hex("A1A10101010101010101010101010102", "kbpk").unwrap();
+    let block = "D0144D0AB00S000042766B9265B2DF93AE6E29B58135B77A2F616C8D515ACDBE6A5626F79FA7B4071E9EE1423C6D7970FA2B965D18B23922B5B2E5657495E03CD857FD37018E111B";
+    let unwrapped = cardsec::tr31::unwrap(&kbpk, block).unwrap();
+    assert_eq!(unwrapped.header.key_usage, "D0");
+    assert_eq!(unwrapped.header.algorithm, 'A');
+    assert_eq!(unwrapped.key.len(), 16);
+}
+
+// ---- TDES DUKPT data and MAC keys: X9.24-1:2009 A.4.2 sequence as
+// published with moov-io/dukpt (beyond test-vectors.md) ----
+
+#[test]
+fn dukpt_data_encryption_and_macs() {
+    use dukpt::KeyVariant;
+    let bdk = tdes(BDK);
+    let data = b"4012345678909D987";
+    for (ksn, request, response, request_mac, response_mac) in [
+        (
+            "FFFF9876543210E00001",
+            "FC0D53B7EA1FDA9EE68AAF2E70D9B9506229BE2AA993F04F",
+            "1FCC89AF66222F27B903898BB2BC8589CDBFDE5EC6AFCC25",
+            "9CCC78173FC4FB64",
+            "20364223C1FF00FA",
+        ),
+        (
+            "FFFF9876543210E00005",
+            "9FD7BD1EC28845ACA93367A9DA9317BD555C6B33AE22D365",
+            "7D4C109E49E83355A556AE949EED359F4404E7A2F0167C00",
+            "0202B96339022058",
+            "5CBE3E81D1D2A0FB",
+        ),
+    ] {
+        let ksn = Ksn::from_hex(ksn).unwrap();
+        let enc = dukpt::encrypt_data(&bdk, &ksn, KeyVariant::DataRequest, data).unwrap();
+        assert_eq!(hex::encode(&enc), request);
+        let dec = dukpt::decrypt_data(&bdk, &ksn, KeyVariant::DataRequest, &enc).unwrap();
+        assert_eq!(&dec[..data.len()], data);
+        let enc = dukpt::encrypt_data(&bdk, &ksn, KeyVariant::DataResponse, data).unwrap();
+        assert_eq!(hex::encode(&enc), response);
+        assert_eq!(
+            hex::encode(&dukpt::request_mac(&bdk, &ksn, data).unwrap()),
+            request_mac
+        );
+        assert_eq!(
+            hex::encode(&dukpt::response_mac(&bdk, &ksn, data).unwrap()),
+            response_mac
+        );
+        assert!(dukpt::verify_request_mac(&bdk, &ksn, data, &h(request_mac)).unwrap());
+    }
+}

@@ -147,6 +147,41 @@ fn aes_dukpt_keys() {
         "key",
         "F6BA59389BD14A9855BE9727E7C52E3C",
     );
+    let ksn1 = "123456789012345600000001";
+    check(
+        &["dukpt", "pin-key", "--aes", "--bdk", bdk, "--ksn", ksn1],
+        "key",
+        "AF8CB133A78F8DC2D1359F18527593FB",
+    );
+    check(
+        &[
+            "dukpt",
+            "mac-key",
+            "--aes",
+            "--key-type",
+            "aes128",
+            "--bdk",
+            bdk,
+            "--ksn",
+            ksn1,
+        ],
+        "key",
+        "A2DC23DE6FDE0824A2BC321E08E4B8B7",
+    );
+    check_rejected(
+        &[
+            "dukpt",
+            "pin-key",
+            "--aes",
+            "--key-type",
+            "aes256",
+            "--bdk",
+            bdk,
+            "--ksn",
+            ksn1,
+        ],
+        "stronger than the BDK",
+    );
 }
 
 #[test]
@@ -251,6 +286,37 @@ fn pin_blocks() {
         "pin",
         "1234",
     );
+    // Format 4 under an AES DUKPT PIN key, both ways.
+    let aes_dukpt = [
+        "--bdk",
+        "FEDCBA9876543210F1F1F1F1F1F1F1F1",
+        "--ksn",
+        "123456789012345600000001",
+    ];
+    let mut encrypt = vec![
+        "pin-block",
+        "encrypt",
+        "--format",
+        "4",
+        "--pin",
+        "4321",
+        "--pan",
+        pan,
+    ];
+    encrypt.extend(aes_dukpt);
+    let block = json(&encrypt)["block"].as_str().unwrap().to_owned();
+    let mut decrypt = vec![
+        "pin-block",
+        "decrypt",
+        "--format",
+        "4",
+        "--block",
+        &block,
+        "--pan",
+        pan,
+    ];
+    decrypt.extend(aes_dukpt);
+    check(&decrypt, "pin", "4321");
     // Formats 1 and 3 with random fill decode back.
     for format in ["1", "3"] {
         let block = json(&[

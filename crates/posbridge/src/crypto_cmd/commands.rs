@@ -1,6 +1,6 @@
 //! The calculator's commands: parse arguments, call `cardsec`, name results.
 
-use cardsec::aes_dukpt::{self, AesKsn, KeyUsage};
+use cardsec::aes_dukpt::{self, AesKsn, KeyType, KeyUsage};
 use cardsec::emv::{self, CardData, CryptogramVersion};
 use cardsec::mac::Padding;
 use cardsec::{AesKey, ClearPinBlock, Ksn, Pan, Pin, PinBlockFormat, Secret, TdesKey, dukpt, hex};
@@ -21,7 +21,7 @@ fn bad(message: &str) -> anyhow::Error {
 }
 
 fn tdes_key(text: &str, what: &str, odd_parity: bool) -> anyhow::Result<TdesKey> {
-    let bytes = input(hex::decode(text, "key"))?;
+    let bytes = hex::decode(text, "key").map_err(|e| InputError(format!("{what}: {e}")))?;
     let key = if odd_parity {
         TdesKey::new_odd_parity(&bytes)
     } else {
@@ -77,6 +77,24 @@ struct DukptKeyArgs {
     /// Reject a BDK without odd parity.
     #[arg(long)]
     check_parity: bool,
+    /// AES DUKPT working key type (default: the BDK's AES type).
+    #[arg(long, value_enum, requires = "aes")]
+    key_type: Option<WorkingKeyType>,
+}
+
+/// X9.24-3 working key types.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum WorkingKeyType {
+    /// Double-length TDES.
+    Tdes2,
+    /// Triple-length TDES.
+    Tdes3,
+    /// AES-128.
+    Aes128,
+    /// AES-192.
+    Aes192,
+    /// AES-256.
+    Aes256,
 }
 
 #[derive(Debug, clap::Args)]
@@ -125,40 +143,45 @@ fn dukpt_aes(args: &DukptKeyArgs, kind: &str) -> CmdResult {
     let bdk = aes_key(&args.bdk, "BDK")?;
     let ksn = input(AesKsn::from_hex(&args.ksn))?;
     let initial = aes_dukpt::initial_key(&bdk, &ksn.initial_key_id());
-    let key = match kind {
-        "ipek" => initial,
-        "key" => input(aes_dukpt::derivation_key(&initial, &ksn))?,
-        "pin" => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::PinEncryption,
-        ))?,
-        "mac-request" => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::MacGeneration,
-        ))?,
-        "mac-response" => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::MacVerification,
-        ))?,
-        "data-request" => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::DataEncrypt,
-        ))?,
-        _ => input(aes_dukpt::aes_working_key(
-            &bdk,
-            &ksn,
-            KeyUsage::DataDecrypt,
-        ))?,
-    };
-    Ok(Output::default()
+    let out = Output::default()
         .text("ksn", ksn.to_string())
-        .text("counter", format!("{:X}", ksn.counter()))
-        .hex("key", key.expose_bytes())
-        .hex("kcv", &key.kcv_cmac()))
+        .text("counter", format!("{:X}", ksn.counter()));
+    let usage = match kind {
+        "ipek" => {
+            return Ok(out
+                .hex("key", initial.expose_bytes())
+                .hex("kcv", &initial.kcv_cmac()));
+        }
+        "key" => {
+            let key = input(aes_dukpt::derivation_key(&initial, &ksn))?;
+            return Ok(out
+                .hex("key", key.expose_bytes())
+                .hex("kcv", &key.kcv_cmac()));
+        }
+        "pin" => KeyUsage::PinEncryption,
+        "mac-request" => KeyUsage::MacGeneration,
+        "mac-response" => KeyUsage::MacVerification,
+        "data-request" => KeyUsage::DataEncrypt,
+        _ => KeyUsage::DataDecrypt,
+    };
+    let key_type = match args.key_type {
+        None => match bdk.len() {
+            32 => KeyType::Aes256,
+            24 => KeyType::Aes192,
+            _ => KeyType::Aes128,
+        },
+        Some(WorkingKeyType::Tdes2) => KeyType::Tdes2,
+        Some(WorkingKeyType::Tdes3) => KeyType::Tdes3,
+        Some(WorkingKeyType::Aes128) => KeyType::Aes128,
+        Some(WorkingKeyType::Aes192) => KeyType::Aes192,
+        Some(WorkingKeyType::Aes256) => KeyType::Aes256,
+    };
+    let key = input(aes_dukpt::working_key(&bdk, &ksn, usage, key_type))?;
+    let kcv = match key_type {
+        KeyType::Tdes2 | KeyType::Tdes3 => input(TdesKey::new(key.expose()))?.kcv().to_vec(),
+        _ => input(AesKey::new(key.expose()))?.kcv_cmac().to_vec(),
+    };
+    Ok(out.hex("key", key.expose()).hex("kcv", &kcv))
 }
 
 // ---------------------------------------------------------------- pin-block
@@ -218,7 +241,8 @@ struct KeySource {
     /// Encryption key: TDES (32/48 hex) for formats 0, 1, 3; AES for 4.
     #[arg(long, conflicts_with_all = ["bdk", "ksn"])]
     key: Option<String>,
-    /// DUKPT BDK (TDES; with --ksn) instead of --key.
+    /// DUKPT BDK (with --ksn) instead of --key: TDES for formats 0, 1, 3;
+    /// AES DUKPT (24-digit KSN) for format 4.
     #[arg(long, requires = "ksn")]
     bdk: Option<String>,
     /// DUKPT KSN (with --bdk).
@@ -284,9 +308,15 @@ fn tdes_pin_key(source: &KeySource) -> anyhow::Result<TdesKey> {
 }
 
 fn aes_pin_key(source: &KeySource) -> anyhow::Result<AesKey> {
-    match &source.key {
-        Some(key) => aes_key(key, "key"),
-        None => Err(bad("format 4 needs --key (an AES key)")),
+    match (&source.key, &source.bdk, &source.ksn) {
+        (Some(key), _, _) => aes_key(key, "key"),
+        (None, Some(bdk), Some(ksn)) => {
+            let bdk = aes_key(bdk, "BDK")?;
+            input(aes_dukpt::pin_key(&bdk, &input(AesKsn::from_hex(ksn))?))
+        }
+        _ => Err(bad(
+            "format 4 needs --key (an AES key), or --bdk and --ksn (AES DUKPT)",
+        )),
     }
 }
 
