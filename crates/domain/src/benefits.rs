@@ -76,15 +76,7 @@ mod tests {
     use super::*;
 
     fn dbcoffee() -> ProgramRules {
-        ProgramRules {
-            code: "DBCOFFEE".into(),
-            discount_bps: 1_000,
-            discount_cap: AmountMinor(2_000),
-            points_unit_minor: 100,
-            points_per_unit: 1,
-            points_per_unit_participating: 2,
-            fee_share_bps: 2_000,
-        }
+        crate::sandbox::program()
     }
 
     #[test]
