@@ -7,14 +7,14 @@ use ledger::{
     AccountFlags, AccountId, CreateTransferResult, LedgerId, NewAccount, NewTransfer,
     TransferFlags, TransferId,
 };
-use store::testing::TestDatabase;
 use store::{Store, WriteOp, WriteOutcome, Writer, WriterConfig, WriterHandle};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-const EUR: LedgerId = LedgerId(978);
+/// The platform currency, CNY (ISO 4217 156).
+const CNY: LedgerId = LedgerId(156);
 const BANK: AccountId = AccountId(1);
 const CARDHOLDER: AccountId = AccountId(2);
 const MERCHANT: AccountId = AccountId(3);
@@ -28,9 +28,11 @@ const NAMES: [(AccountId, &str); 4] = [
 
 /// Runs the demo.
 pub fn run(_args: Args) -> anyhow::Result<()> {
-    let database = TestDatabase::sqlite("demo");
-    println!("posbridge demo — ledger on {}\n", database.url());
-    let store = Store::open(database.url()).context("opening the demo database")?;
+    let directory = std::env::temp_dir().join(format!("posbridge-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).context("creating the demo directory")?;
+    let url = format!("sqlite:{}", directory.join("demo.db").display());
+    println!("posbridge demo — ledger on {url}\n");
+    let store = Store::open(&url).context("opening the demo database")?;
     let writer = Writer::start(store, WriterConfig::default())?;
     let handle = writer.handle();
     create_accounts(&handle)?;
@@ -53,6 +55,9 @@ pub fn run(_args: Args) -> anyhow::Result<()> {
         report.pending_open,
         money(i128::try_from(report.debits_total).unwrap_or(i128::MAX))
     );
+    drop(store);
+    // The demo database is scratch: nothing of it is kept.
+    let _ = std::fs::remove_dir_all(&directory);
     Ok(())
 }
 
@@ -68,16 +73,24 @@ fn create_accounts(handle: &WriterHandle) -> anyhow::Result<()> {
         .iter()
         .map(|(id, _)| NewAccount {
             flags: flags(*id),
-            ..NewAccount::new(*id, EUR, 1)
+            ..NewAccount::new(*id, CNY, 1)
         })
         .collect();
-    let outcome = handle.write(vec![WriteOp::CreateAccounts(accounts)])?;
-    println!("  created 4 EUR accounts (the cardholder's may not go below zero): {outcome:?}\n");
+    let outcomes = handle.write(vec![WriteOp::CreateAccounts(accounts)])?;
+    let created = match outcomes.as_slice() {
+        [WriteOutcome::Accounts(results)] => results.iter().filter(|r| r.is_success()).count(),
+        _ => 0,
+    };
+    anyhow::ensure!(
+        created == NAMES.len(),
+        "creating the demo accounts failed: {outcomes:?}"
+    );
+    println!("  created {created} CNY accounts (the cardholder's may not go below zero)\n");
     Ok(())
 }
 
 fn transfer(id: u128, debit: AccountId, credit: AccountId, amount: u64) -> NewTransfer {
-    NewTransfer::new(TransferId(id), debit, credit, amount, EUR, 1)
+    NewTransfer::new(TransferId(id), debit, credit, amount, CNY, 1)
 }
 
 fn resolve(id: u128, pending: u128, flags: TransferFlags, amount: u64) -> NewTransfer {
@@ -154,7 +167,7 @@ fn money(minor: impl Into<i128>) -> String {
 fn print_balances(store: &mut Store) -> anyhow::Result<()> {
     println!(
         "\n  {:<22} {:>12} {:>12} {:>12} {:>12} {:>12}",
-        "account (EUR)", "debits", "credits", "held (dr)", "held (cr)", "balance"
+        "account (CNY)", "debits", "credits", "held (dr)", "held (cr)", "balance"
     );
     for (id, name) in NAMES {
         let a = store.account(id)?.context("demo account missing")?;
