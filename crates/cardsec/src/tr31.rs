@@ -111,18 +111,22 @@ fn digits_value(field: &[u8], what: &'static str) -> Result<usize> {
     if field.is_empty() || !field.iter().all(u8::is_ascii_digit) {
         return Err(Error::KeyBlock(what));
     }
-    Ok(field
-        .iter()
-        .fold(0usize, |acc, d| acc * 10 + usize::from(d - b'0')))
+    field.iter().try_fold(0usize, |acc, d| {
+        acc.checked_mul(10)
+            .and_then(|v| v.checked_add(usize::from(d - b'0')))
+            .ok_or(Error::KeyBlock(what))
+    })
 }
 
+/// A hex number; an error (never an overflow) when it has too many digits,
+/// as an extended optional-block length of an altered block can.
 fn hex_value(field: &[u8], what: &'static str) -> Result<usize> {
-    let mut value = 0usize;
-    for c in field {
+    field.iter().try_fold(0usize, |acc, c| {
         let n = hex::nibble(*c).ok_or(Error::KeyBlock(what))?;
-        value = value * 16 + usize::from(n);
-    }
-    Ok(value)
+        acc.checked_mul(16)
+            .and_then(|v| v.checked_add(usize::from(n)))
+            .ok_or(Error::KeyBlock(what))
+    })
 }
 
 fn text(bytes: &[u8]) -> String {

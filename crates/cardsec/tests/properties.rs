@@ -241,3 +241,36 @@ fn key_cache_follows_a_device_counter_sequence() {
         );
     }
 }
+
+proptest! {
+    /// Regression: an altered block whose optional block claims an extended
+    /// length of many hex digits overflowed `usize` and panicked.
+    #[test]
+    fn tr31_unwrap_never_panics_on_printable_input(
+        body in "[0-9A-F]{0,120}",
+        count in 0_u8..4,
+        seed in any::<u64>(),
+    ) {
+        let kbpk = Secret::from_slice(&[0x11; 16]);
+        let head = format!("P0TE00E{count:02}00");
+        let len = 5 + head.len() + body.len();
+        let block = format!("B{len:04}{head}{body}");
+        let _ = tr31::unwrap(&kbpk, &block);
+        let mut bytes = block.into_bytes();
+        let i = (seed as usize) % bytes.len();
+        bytes[i] = b'0';
+        let _ = tr31::unwrap(&kbpk, &String::from_utf8(bytes).unwrap());
+    }
+}
+
+#[test]
+fn tr31_extended_optional_length_with_too_many_digits_is_an_error() {
+    let kbpk = Secret::from_slice(&[0x11; 16]);
+    // One optional block "KS" with extended length "00", a count of 0x20 hex
+    // digits, and 32 digits of F: far beyond any usize.
+    let optional = format!("KS0020{}", "F".repeat(32));
+    let head = "P0TE00E0100";
+    let len = 5 + head.len() + optional.len() + 16;
+    let block = format!("B{len:04}{head}{optional}{}", "0".repeat(16));
+    assert!(tr31::unwrap(&kbpk, &block).is_err());
+}
