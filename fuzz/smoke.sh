@@ -16,7 +16,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 export RUSTC_BOOTSTRAP=1
-for target in frame message tlv; do
+for target in frame message tlv cardsec_inputs; do
   echo "fuzz/smoke.sh: $target for ${seconds_per_target}s"
   # The first directory collects the corpus; fuzz/seeds holds the sample
   # messages (framed and bare) and a DE 55 TLV to start from.
