@@ -1,6 +1,7 @@
 //! Settlement computation: a merchant's net for a cycle, its split across the
 //! bound accounts, and whether a payout needs the owners' approval.
 
+use crate::date::BusinessDate;
 use crate::money::AmountMinor;
 
 /// Most accounts one binding may split into.
@@ -33,6 +34,32 @@ impl Cycle {
             "T1" => Some(Cycle::T1),
             _ => None,
         }
+    }
+}
+
+/// The business date a transaction at `utc_s` (seconds since the epoch)
+/// belongs to, for a merchant whose day closes at `cutoff_minute` minutes
+/// after local midnight in a zone `offset_s` seconds east of UTC: before the
+/// cut-off it is the local date, from the cut-off on the next day.
+#[must_use]
+pub fn business_date(utc_s: i64, offset_s: i64, cutoff_minute: u16) -> Option<BusinessDate> {
+    let local_s = utc_s.checked_add(offset_s)?;
+    let day = local_s.div_euclid(86_400);
+    let minute_of_day = local_s.rem_euclid(86_400) / 60;
+    let date = BusinessDate::from_days_since_epoch(day)?;
+    if minute_of_day >= i64::from(cutoff_minute) {
+        date.next_day()
+    } else {
+        Some(date)
+    }
+}
+
+/// The day a business date is settled: the same day for T+0, the next for T+1.
+#[must_use]
+pub fn settlement_day(date: BusinessDate, cycle: Cycle) -> Option<BusinessDate> {
+    match cycle {
+        Cycle::T0 => Some(date),
+        Cycle::T1 => date.next_day(),
     }
 }
 
@@ -258,6 +285,37 @@ mod tests {
                 line("B", SplitRule::Percent(10_000)),
             ],
             SplitError::NegativeFixed,
+        );
+    }
+
+    #[test]
+    fn business_dates_follow_the_cut_off_in_the_platform_zone() {
+        let shanghai = 8 * 3600;
+        let cutoff = 23 * 60;
+        // 2026-11-24T14:59:59Z is 22:59:59 in Shanghai: still the 24th.
+        let check = |utc: &str, expected: &str| {
+            let (date, time) = utc.split_once('T').unwrap();
+            let date = BusinessDate::parse(date).unwrap();
+            let mut parts = time.split(':').map(|p| p.parse::<i64>().unwrap());
+            let (h, m, s) = (
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+            );
+            let utc_s = date.days_since_epoch() * 86_400 + h * 3600 + m * 60 + s;
+            let got = business_date(utc_s, shanghai, cutoff).unwrap();
+            assert_eq!(got.to_string(), expected, "{utc}");
+        };
+        check("2026-11-24T14:59:59", "2026-11-24");
+        check("2026-11-24T15:00:00", "2026-11-25"); // 23:00 local: the cut-off
+        check("2026-11-24T16:00:00", "2026-11-25"); // local midnight
+        check("2026-11-23T16:00:00", "2026-11-24");
+        check("2026-12-31T15:30:00", "2027-01-01");
+        let day = BusinessDate::parse("2026-11-24").unwrap();
+        assert_eq!(settlement_day(day, Cycle::T0), Some(day));
+        assert_eq!(
+            settlement_day(day, Cycle::T1),
+            BusinessDate::parse("2026-11-25")
         );
     }
 
