@@ -205,6 +205,115 @@ pub fn split(
     Ok(parts)
 }
 
+/// One item of a merchant's cycle, as the settlement run reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// A sale or completion captured, with its merchant fee.
+    Capture {
+        /// Amount captured.
+        amount: AmountMinor,
+        /// Merchant fee charged on it.
+        fee: AmountMinor,
+    },
+    /// A refund, with the fee it returns to the merchant (zero under `keep`).
+    Refund {
+        /// Amount refunded.
+        amount: AmountMinor,
+        /// Fee returned.
+        fee_returned: AmountMinor,
+    },
+    /// A chargeback.
+    Chargeback(AmountMinor),
+    /// An operator's adjustment, signed.
+    Adjustment(AmountMinor),
+}
+
+/// What a settlement run decides for one merchant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MerchantOutcome {
+    /// A positive net, split into payouts to the bound accounts.
+    Payouts(Vec<(String, AmountMinor)>),
+    /// A negative net: an auto-debit of this amount from the merchant's
+    /// first bound account.
+    AutoDebit {
+        /// Account debited.
+        account: String,
+        /// Amount (positive).
+        amount: AmountMinor,
+    },
+    /// A zero net: nothing moves.
+    Nothing,
+    /// Settlement held by risk: the net is carried to the next run.
+    Held,
+}
+
+/// Why a merchant cannot be settled.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettleError {
+    /// The totals overflow.
+    #[error("merchant totals overflow")]
+    Overflow,
+    /// The binding's split is invalid.
+    #[error(transparent)]
+    Split(#[from] SplitError),
+}
+
+/// Adds up a merchant's items into totals; `None` on overflow.
+#[must_use]
+pub fn totals_of(items: &[Item]) -> Option<MerchantTotals> {
+    let mut totals = MerchantTotals::default();
+    for item in items {
+        match item {
+            Item::Capture { amount, fee } => {
+                totals.captures = totals.captures.checked_add(*amount)?;
+                totals.fees = totals.fees.checked_add(*fee)?;
+            }
+            Item::Refund {
+                amount,
+                fee_returned,
+            } => {
+                totals.refunds = totals.refunds.checked_add(*amount)?;
+                totals.fees = totals.fees.checked_sub(*fee_returned)?;
+            }
+            Item::Chargeback(amount) => {
+                totals.chargebacks = totals.chargebacks.checked_add(*amount)?;
+            }
+            Item::Adjustment(amount) => {
+                totals.adjustments = totals.adjustments.checked_add(*amount)?;
+            }
+        }
+    }
+    Some(totals)
+}
+
+/// Settles one merchant: its net from the items, then payouts by the
+/// binding in force, an auto-debit when negative, or a hold.
+///
+/// # Errors
+/// [`SettleError::Overflow`], or an invalid binding.
+pub fn settle_merchant(
+    items: &[Item],
+    binding: &[SplitLine],
+    held_by_risk: bool,
+) -> Result<(MerchantTotals, AmountMinor, MerchantOutcome), SettleError> {
+    validate_split(binding)?;
+    let totals = totals_of(items).ok_or(SettleError::Overflow)?;
+    let net = totals.net().ok_or(SettleError::Overflow)?;
+    let outcome = if held_by_risk {
+        MerchantOutcome::Held
+    } else if net > AmountMinor::ZERO {
+        MerchantOutcome::Payouts(split(net, binding)?)
+    } else if net < AmountMinor::ZERO {
+        MerchantOutcome::AutoDebit {
+            account: binding[0].account.clone(),
+            amount: AmountMinor(net.0.checked_neg().ok_or(SettleError::Overflow)?),
+        }
+    } else {
+        MerchantOutcome::Nothing
+    };
+    Ok((totals, net, outcome))
+}
+
 /// Whether a payout to a joint account needs its owners' approval: when the
 /// account has a payout threshold and the amount is above it.
 #[must_use]
@@ -316,6 +425,67 @@ mod tests {
         assert_eq!(
             settlement_day(day, Cycle::T1),
             BusinessDate::parse("2026-11-25")
+        );
+    }
+
+    #[test]
+    fn settles_a_merchant_day() {
+        let items = [
+            Item::Capture {
+                amount: AmountMinor(10_000),
+                fee: AmountMinor(60),
+            },
+            Item::Capture {
+                amount: AmountMinor(500_000),
+                fee: AmountMinor(2_500),
+            },
+            Item::Refund {
+                amount: AmountMinor(2_000),
+                fee_returned: AmountMinor(0),
+            },
+            Item::Chargeback(AmountMinor(1_000)),
+            Item::Adjustment(AmountMinor(-40)),
+        ];
+        let binding = [line("ACC-JOINT-1", SplitRule::Percent(10_000))];
+        let (totals, net, outcome) = settle_merchant(&items, &binding, false).unwrap();
+        assert_eq!(totals.fees, AmountMinor(2_560));
+        // 510 000 − 2 000 − 2 560 − 1 000 − 40
+        assert_eq!(net, AmountMinor(504_400));
+        assert_eq!(
+            outcome,
+            MerchantOutcome::Payouts(vec![("ACC-JOINT-1".to_owned(), AmountMinor(504_400))])
+        );
+        let (_, _, held) = settle_merchant(&items, &binding, true).unwrap();
+        assert_eq!(held, MerchantOutcome::Held);
+    }
+
+    #[test]
+    fn negative_net_is_an_auto_debit() {
+        let items = [
+            Item::Capture {
+                amount: AmountMinor(1_000),
+                fee: AmountMinor(6),
+            },
+            Item::Refund {
+                amount: AmountMinor(5_000),
+                fee_returned: AmountMinor(0),
+            },
+        ];
+        let binding = [line("ACC-SINGLE-2", SplitRule::Percent(10_000))];
+        let (_, net, outcome) = settle_merchant(&items, &binding, false).unwrap();
+        assert_eq!(net, AmountMinor(-4_006));
+        assert_eq!(
+            outcome,
+            MerchantOutcome::AutoDebit {
+                account: "ACC-SINGLE-2".to_owned(),
+                amount: AmountMinor(4_006)
+            }
+        );
+        let (_, _, nothing) = settle_merchant(&[], &binding, false).unwrap();
+        assert_eq!(nothing, MerchantOutcome::Nothing);
+        assert_eq!(
+            settle_merchant(&[], &[], false),
+            Err(SettleError::Split(SplitError::AccountCount))
         );
     }
 
