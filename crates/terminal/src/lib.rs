@@ -43,7 +43,7 @@ pub enum Error {
     #[error(transparent)]
     State(#[from] state::StateError),
     /// The host cannot be reached: the request was not sent.
-    #[error("cannot reach the host at {address}: {source}")]
+    #[error("cannot reach the host at {address}")]
     Connect {
         /// Address tried.
         address: String,
