@@ -201,6 +201,26 @@ impl Card {
     }
 }
 
+impl Card {
+    /// Whether the card accepts the issuer's answer: tag 91 of the
+    /// response (ARPC method 2 ‖ CSU) over the ARQC it sent with the ATC it
+    /// used. `None` when the card cannot tell (no issuer key, malformed
+    /// tag): it then goes by the host's response code.
+    #[must_use]
+    pub fn accepts_arpc(&self, atc: [u8; 2], arqc: &[u8; 8], tag_91: &[u8]) -> Option<bool> {
+        let imk = self.issuer_master_key.as_ref()?;
+        let (arpc, csu) = (tag_91.get(..4)?, tag_91.get(4..8)?);
+        let csu: [u8; 4] = csu.try_into().ok()?;
+        let card = CardData {
+            pan: &self.pan,
+            psn: self.psn,
+            atc,
+        };
+        let expected = emv::arpc_cvn18(imk, &card, arqc, csu).ok()?;
+        Some(expected.as_slice() == arpc)
+    }
+}
+
 /// What the terminal hands the card for one cryptogram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IccTransaction {

@@ -17,6 +17,34 @@
 //!
 //! It depends on nothing of posbridge but the codec and the card security
 //! crate, so it cannot lean on the host's internals.
+//!
+//! ```
+//! use cardsec::{Pin, TdesKey};
+//! use terminal::card::{Card, EntryMode};
+//! use terminal::clock::FixedClock;
+//! use terminal::keys::InitialKey;
+//! use terminal::state::TerminalState;
+//! use terminal::testing::{Reply, ScriptedHost};
+//! use terminal::{CardRead, Terminal, TerminalConfig};
+//!
+//! let host = ScriptedHost::start(vec![Reply::approve("633012000001", "A1B2C3")], None)?;
+//! let ksn = "FFFF9876543210E00000";
+//! let state = TerminalState::new("T0000001", "100000000000001", ksn)?;
+//! let bdk = TdesKey::from_hex("0123456789ABCDEFFEDCBA9876543210")?;
+//! let ipek = InitialKey::Bdk(bdk).ipek(ksn)?;
+//! let config = TerminalConfig::new(&host.address());
+//! let mut terminal = Terminal::new(state, ipek, config, Box::new(FixedClock(1_795_534_245)))?;
+//!
+//! let card = Card::new("6217000000000014", "3012")?;
+//! let pin = Pin::new("1234")?;
+//! let read = CardRead { card: &card, entry: EntryMode::Swipe, pin: Some(&pin) };
+//! let outcome = terminal.sale(read, 3_800)?;
+//! assert!(outcome.approved);
+//! assert_eq!(outcome.rrn.as_deref(), Some("633012000001"));
+//! assert_eq!(terminal.state().totals.debit_amount_minor, 3_800);
+//! println!("{}", outcome.receipt.expect("financial").render());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 
 pub mod amount;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use cardsec::dukpt::{KeyVariant, TransactionKeyCache, variant_key};
 use cardsec::mac::{self, Padding};
 use cardsec::{Ksn, Pin, TdesKey, pin};
+use iso8583::tlv::{Tag, TlvIter};
 use iso8583::{ISO87, MESSAGE_LEN_MAX, Message, MessageBuilder, Mti, de};
 use serde::Serialize;
 
@@ -171,6 +172,9 @@ pub struct Outcome {
     pub batch: String,
     /// Whether a reversal of this request now waits in the queue.
     pub reversal_queued: bool,
+    /// Whether the host approved but the chip card refused the issuer's
+    /// answer (tag 91): the transaction is reversed.
+    pub card_declined: bool,
     /// The receipt of a financial transaction.
     pub receipt: Option<Receipt>,
 }
@@ -466,14 +470,26 @@ impl Terminal {
                 return Err(error);
             }
         };
-        if answer.is_some() {
+        let mut outcome = self.outcome(kind.name(), &pending, answer.as_deref(), amount_minor);
+        let card_declined = outcome.approved
+            && read.entry.is_chip()
+            && answer
+                .as_deref()
+                .and_then(|body| card_verdict(read.card, &pending, body))
+                == Some(false);
+        if card_declined {
+            // Approved by the host, declined by the card: the reversal stays.
+            outcome.approved = false;
+            outcome.card_declined = true;
+            outcome.reason =
+                "approved by the host, declined by the card (issuer authentication failed)".into();
+        } else if answer.is_some() {
             self.state.reversals.retain(|queued| *queued != reversal);
         }
-        let mut outcome = self.outcome(kind.name(), &pending, answer.as_deref(), amount_minor);
         if outcome.approved {
             self.record(kind, read.card, &outcome, original.map(|(rrn, _)| rrn));
         }
-        outcome.reversal_queued = answer.is_none();
+        outcome.reversal_queued = answer.is_none() || card_declined;
         outcome.batch = self.state.batch_field();
         outcome.receipt = Some(self.receipt(kind, read, &outcome, &local));
         self.persist()?;
@@ -631,6 +647,7 @@ impl Terminal {
             host_totals: message.as_ref().and_then(host_totals),
             batch: String::new(),
             reversal_queued: false,
+            card_declined: false,
             receipt: None,
         }
     }
@@ -688,6 +705,7 @@ impl Terminal {
         local: &DateTime,
     ) -> Receipt {
         let (response_code, reason) = match &outcome.response_code {
+            _ if outcome.card_declined => ("--".to_owned(), "declined by card".to_owned()),
             Some(code) => (code.clone(), outcome.reason.clone()),
             None => ("--".to_owned(), "no answer; reversal queued".to_owned()),
         };
@@ -768,7 +786,17 @@ impl Terminal {
                 first.attempts += 1;
             }
             self.persist()?;
-            let answer = self.exchange(&mut pending)?;
+            let answer = match self.exchange(&mut pending) {
+                Ok(answer) => answer,
+                Err(error) => {
+                    // Not sent after all: the next try is still a first one.
+                    if let Some(first) = self.state.reversals.first_mut() {
+                        first.attempts -= 1;
+                    }
+                    self.persist()?;
+                    return Err(error);
+                }
+            };
             report.sent += 1;
             if answer.is_none() {
                 break;
@@ -780,6 +808,24 @@ impl Terminal {
         report.pending = self.state.reversals.len();
         Ok(report)
     }
+}
+
+/// What the chip card says of the host's answer: `None` without tag 91.
+fn card_verdict(card: &Card, pending: &Pending, answer: &[u8]) -> Option<bool> {
+    let response = Message::decode(&ISO87, answer).ok()?;
+    let tag_91 = find_tag(response.icc_data()?, 0x91)?;
+    let request = pending.message.get(de::ICC_DATA)?;
+    let arqc: [u8; 8] = find_tag(request, 0x9F26)?.try_into().ok()?;
+    let atc: [u8; 2] = find_tag(request, 0x9F36)?.try_into().ok()?;
+    card.accepts_arpc(atc, &arqc, tag_91)
+}
+
+fn find_tag(icc: &[u8], number: u32) -> Option<&[u8]> {
+    let tag = Tag::from_u32(number)?;
+    TlvIter::new(icc)
+        .map_while(Result::ok)
+        .find(|tlv| tlv.tag == tag)
+        .map(|tlv| tlv.value)
 }
 
 /// Tag 9C from DE 3: its first two digits as one BCD byte.

@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use cardsec::{Ksn, TdesKey, dukpt};
+use cardsec::emv::{self, CardData};
+use cardsec::{Ksn, Pan, TdesKey, dukpt};
+use iso8583::tlv::{Tag, TlvIter};
 use iso8583::{ISO87, MESSAGE_LEN_MAX, Message, MessageBuilder, de, decode_frame};
 
 /// Fields a response copies from its request.
@@ -41,6 +43,9 @@ pub struct Answer {
     pub corrupt_mac: bool,
     /// Send first a stray answer for another STAN (RRN `STRAY0000000`).
     pub stray_first: bool,
+    /// Answer a chip request with tag 91 (ARPC method 2 ‖ CSU) computed
+    /// with this issuer master key, as the host does for on-us cards.
+    pub arpc_imk: Option<TdesKey>,
 }
 
 impl Reply {
@@ -94,6 +99,15 @@ impl Reply {
     pub fn after_stray(mut self) -> Reply {
         if let Reply::Answer(answer) = &mut self {
             answer.stray_first = true;
+        }
+        self
+    }
+
+    /// Adds tag 91 to the answer, computed with `imk` (PSN 00).
+    #[must_use]
+    pub fn with_arpc(mut self, imk: TdesKey) -> Reply {
+        if let Reply::Answer(answer) = &mut self {
+            answer.arpc_imk = Some(imk);
         }
         self
     }
@@ -219,6 +233,9 @@ fn respond(body: &[u8], answer: &Answer, bdk: Option<&TdesKey>) -> Option<Vec<u8
     for (field, value) in &answer.extra {
         response.set(*field, value).ok()?;
     }
+    if let Some(imk) = &answer.arpc_imk {
+        response.set(de::ICC_DATA, &arpc_tag(&request, imk)?).ok()?;
+    }
     if let (Some(bdk), Some(ksn), true) = (bdk, request.ksn(), request.has(de::MAC)) {
         let ksn = Ksn::from_hex(ksn).ok()?;
         let mut scratch = [0u8; MESSAGE_LEN_MAX];
@@ -244,4 +261,31 @@ fn restan(framed: &[u8]) -> Option<Vec<u8>> {
     let len = builder.encode_framed(&mut wire).ok()?;
     wire.truncate(len);
     Some(wire)
+}
+
+/// Tag 91 for the chip request: ARPC (CVN 18, method 2) ‖ CSU.
+fn arpc_tag(request: &Message<'_>, imk: &TdesKey) -> Option<Vec<u8>> {
+    let icc = request.icc_data()?;
+    let value = |number: u32| {
+        let tag = Tag::from_u32(number)?;
+        TlvIter::new(icc)
+            .map_while(Result::ok)
+            .find(|tlv| tlv.tag == tag)
+            .map(|tlv| tlv.value)
+    };
+    let arqc: [u8; 8] = value(0x9F26)?.try_into().ok()?;
+    let atc: [u8; 2] = value(0x9F36)?.try_into().ok()?;
+    let track = request.track2()?.as_text()?;
+    let pan = Pan::new(track.split(['=', 'D']).next()?).ok()?;
+    let card = CardData {
+        pan: &pan,
+        psn: 0,
+        atc,
+    };
+    let csu = [0x00, 0x80, 0x00, 0x00];
+    let arpc = emv::arpc_cvn18(imk, &card, &arqc, csu).ok()?;
+    let mut tag_91 = vec![0x91, 0x08];
+    tag_91.extend_from_slice(&arpc);
+    tag_91.extend_from_slice(&csu);
+    Some(tag_91)
 }

@@ -561,3 +561,36 @@ fn an_unreachable_host_is_an_error_and_queues_nothing() {
     assert!(matches!(result, Err(Error::Connect { .. })), "{result:?}");
     assert!(terminal.state().reversals.is_empty());
 }
+
+#[test]
+fn the_chip_card_checks_the_issuer_answer_and_declines_a_false_one() {
+    let imk = TdesKey::from_hex(IMK).unwrap();
+    let other = TdesKey::from_hex("0123456789ABCDEFFEDCBA9876543210").unwrap();
+    let host = ScriptedHost::start(
+        vec![
+            Reply::approve("000000000061", "E00001").with_arpc(imk),
+            Reply::approve("000000000062", "E00002").with_arpc(other),
+            Reply::ok(),
+        ],
+        None,
+    )
+    .unwrap();
+    let mut terminal = terminal(&host);
+    let card = chip_card();
+    let genuine = terminal.sale(read(&card, EntryMode::Chip), 1_000).unwrap();
+    assert!(genuine.approved && !genuine.card_declined && !genuine.reversal_queued);
+    let forged = terminal.sale(read(&card, EntryMode::Chip), 2_000).unwrap();
+    assert!(!forged.approved && forged.card_declined && forged.reversal_queued);
+    assert!(
+        forged
+            .receipt
+            .unwrap()
+            .render()
+            .contains("DECLINED -- declined by card")
+    );
+    assert_eq!(terminal.state().totals.debit_amount_minor, 1_000);
+    assert_eq!(terminal.state().reversals.len(), 1);
+    assert_eq!(terminal.state().reversals[0].amount_minor, 2_000);
+    terminal.send_reversals().unwrap();
+    assert!(terminal.state().reversals.is_empty());
+}
