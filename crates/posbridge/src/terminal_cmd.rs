@@ -42,10 +42,10 @@ pub struct Args {
     state: PathBuf,
     /// Host address `host:port` (default: the one given to `init`, else
     /// 127.0.0.1:8583).
-    #[arg(long)]
+    #[arg(long, global = true)]
     host: Option<String>,
     /// How long to wait for each answer, milliseconds.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, global = true, default_value_t = 20_000)]
     timeout_ms: u64,
     /// Print the outcome as one JSON object.
     #[arg(long, global = true)]

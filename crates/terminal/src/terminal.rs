@@ -315,7 +315,8 @@ impl Terminal {
     /// amount may be at most the authorized one.
     ///
     /// # Errors
-    /// As [`Terminal::sale`].
+    /// [`Error::Input`] when the pre-authorization is in the open batch
+    /// with a smaller amount; otherwise as [`Terminal::sale`].
     pub fn complete(
         &mut self,
         read: CardRead<'_>,
@@ -323,6 +324,17 @@ impl Terminal {
         rrn: &str,
         auth_code: &str,
     ) -> Result<Outcome, Error> {
+        let authorized = self
+            .state
+            .entries
+            .iter()
+            .find(|entry| entry.rrn == rrn && entry.kind == "preauth")
+            .and_then(|entry| u64::try_from(entry.amount_minor).ok());
+        if authorized.is_some_and(|authorized| amount_minor > authorized) {
+            return Err(Error::Input(format!(
+                "the completion exceeds the amount authorized by {rrn}"
+            )));
+        }
         let original = (rrn, Some(auth_code));
         self.financial(
             TransactionKind::Completion,

@@ -354,6 +354,11 @@ fn preauth_completion_void_refund_and_balance() {
         terminal.void(swipe, "999999999999", None),
         Err(Error::Input(_))
     ));
+    assert!(matches!(
+        terminal.complete(swipe, 10_001, "000000000011", "PA0001"),
+        Err(Error::Input(_))
+    ));
+    assert_eq!(host.received().len(), 6, "refused locally, nothing sent");
 }
 
 #[test]
@@ -593,4 +598,56 @@ fn the_chip_card_checks_the_issuer_answer_and_declines_a_false_one() {
     assert_eq!(terminal.state().reversals[0].amount_minor, 2_000);
     terminal.send_reversals().unwrap();
     assert!(terminal.state().reversals.is_empty());
+}
+
+/// A one-shot host written with `iso8583` alone: it answers the first
+/// request with `00`, dribbling the frame out one byte at a time, then
+/// closes the connection on the second without answering.
+fn dribbling_host() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buffer = vec![0u8; 4096];
+        let read = stream.read(&mut buffer).unwrap();
+        let frame = iso8583::decode_frame(&buffer[..read]).unwrap().unwrap();
+        let request = decode(frame.body);
+        let mut response =
+            iso8583::MessageBuilder::response_to(&request, &[3, 4, 7, 11, 41, 42]).unwrap();
+        response
+            .set_text(37, "000000000071")
+            .unwrap()
+            .set_text(39, "00")
+            .unwrap();
+        let mut wire = [0u8; 512];
+        let len = response.encode_framed(&mut wire).unwrap();
+        for byte in &wire[..len] {
+            stream.write_all(&[*byte]).unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = stream.read(&mut buffer).unwrap();
+        drop(stream);
+    });
+    address
+}
+
+#[test]
+fn frames_arrive_in_pieces_and_a_closed_connection_is_no_answer() {
+    let address = dribbling_host();
+    let state = TerminalState::new("T0000001", MID, "FFFF9876543210E00000").unwrap();
+    let ipek = InitialKey::Bdk(bdk()).ipek("FFFF9876543210E00000").unwrap();
+    let mut config = TerminalConfig::new(&address);
+    config.response_timeout = Duration::from_secs(5);
+    let mut terminal = Terminal::new(state, ipek, config, Box::new(FixedClock(NOW))).unwrap();
+    let card = debit_card();
+    let first = terminal.sale(read(&card, EntryMode::Swipe), 100).unwrap();
+    assert_eq!(first.rrn.as_deref(), Some("000000000071"));
+    let started = std::time::Instant::now();
+    let second = terminal.sale(read(&card, EntryMode::Swipe), 200).unwrap();
+    assert!(second.response_code.is_none() && second.reversal_queued);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "a close is not waited out"
+    );
 }
