@@ -2,11 +2,13 @@
 
 use std::fmt::Write as _;
 
+use serde::Serialize;
+
 /// Width of a receipt line, in characters.
 pub const RECEIPT_WIDTH: usize = 40;
 
 /// Co-brand benefits printed on a receipt (from DE 63).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ReceiptBenefits {
     /// Program code.
     pub program: String,
@@ -21,7 +23,7 @@ pub struct ReceiptBenefits {
 }
 
 /// Everything a receipt shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Receipt {
     /// Merchant name.
     pub merchant_name: String,

@@ -68,6 +68,26 @@ pub struct QueuedReversal {
     pub attempts: u32,
 }
 
+impl QueuedReversal {
+    /// DE 90: original MTI + STAN + DE 7 + 22 zeros.
+    #[must_use]
+    pub fn original_data(&self) -> String {
+        format!(
+            "{}{}{}{}",
+            self.original_mti,
+            self.original_stan,
+            self.original_transmission,
+            "0".repeat(22)
+        )
+    }
+
+    /// The MTI of the next send: 0400 first, 0420 for every repeat.
+    #[must_use]
+    pub fn mti(&self) -> &'static str {
+        if self.attempts == 0 { "0400" } else { "0420" }
+    }
+}
+
 /// The terminal's own totals of the open batch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
@@ -119,6 +139,15 @@ pub struct TerminalState {
     pub entries: Vec<BatchEntry>,
     /// Reversals waiting to be sent.
     pub reversals: Vec<QueuedReversal>,
+    /// Whether requests and responses carry a MAC (the terminal's profile).
+    #[serde(default)]
+    pub mac_required: bool,
+    /// Merchant name printed on receipts.
+    #[serde(default)]
+    pub merchant_name: String,
+    /// Host address (`host:port`) the terminal connects to.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 impl TerminalState {
@@ -146,6 +175,9 @@ impl TerminalState {
             totals: Totals::default(),
             entries: Vec::new(),
             reversals: Vec::new(),
+            mac_required: false,
+            merchant_name: String::new(),
+            host: None,
         })
     }
 
