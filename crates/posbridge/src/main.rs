@@ -9,6 +9,7 @@ mod demo;
 mod exit;
 mod iso8583_cmd;
 mod ledger_cmd;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +36,8 @@ enum Command {
     Ledger(ledger_cmd::Args),
     /// Benchmarks.
     Bench(bench::Args),
+    /// Run the ISO 8583 terminal host and the HTTP base routes.
+    Serve(serve::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Crypto(args) => crypto_cmd::run(args),
         Command::Ledger(args) => ledger_cmd::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     exit::report(outcome)
 }

@@ -347,7 +347,9 @@ fn accept_host_rows(
     accepted: &mut Vec<HostRow>,
 ) {
     let transfers_ok = outcomes.iter().all(|outcome| match outcome {
-        WriteOutcome::Transfers(results) => results.iter().all(|r| *r == CreateTransferResult::Ok),
+        WriteOutcome::Transfers(results) => results
+            .iter()
+            .all(|r| matches!(r, CreateTransferResult::Ok | CreateTransferResult::Exists)),
         _ => true,
     });
     let within_limits = rows

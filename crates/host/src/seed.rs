@@ -1,0 +1,185 @@
+//! Keys of the host and the sandbox seeding (sandbox.md): ledger accounts,
+//! funding transfers and host records, written in one request.
+
+use cardsec::vault::{Vault, VaultKey};
+use cardsec::{Pan, Pin, TdesKey, pinverify};
+use domain::issuing::CardStatus;
+use domain::onboarding::Stage;
+use domain::routing::CardProduct;
+use domain::sandbox;
+use ledger::{AccountFlags, AccountId, LedgerId, NewAccount, NewTransfer, TransferId};
+use store::WriteOp;
+
+use crate::records::{BatchRecord, CardRecord, MerchantRecord, Record, TerminalRecord};
+
+/// The ledger of CNY (one ledger per currency, by ISO 4217 number).
+pub const LEDGER_CNY: LedgerId = LedgerId(156);
+/// Ledger code of every host transfer and account.
+pub const LEDGER_CODE: u16 = 1;
+/// The issuer's funding account: on-us balances and credit lines come from it.
+pub const ISSUER_FUNDING_ACCOUNT: u128 = 1;
+/// The card network's settlement account (off-us captures and refunds).
+pub const NETWORK_ACCOUNT: u128 = 2;
+/// First merchant payable account (merchant i → this + i).
+pub const MERCHANT_ACCOUNT_BASE: u128 = 100;
+/// First on-us card account (card i → this + i).
+pub const CARD_ACCOUNT_BASE: u128 = 1_000;
+/// Funding transfers of seeding: this + card index.
+pub const FUNDING_TRANSFER_BASE: u128 = 1 << 100;
+/// The setting marking a database seeded with sandbox data.
+pub const SANDBOX_SETTING: &str = "sandbox";
+
+/// Sandbox PIN verification key (a public test key, never for production).
+pub const SANDBOX_PVK_HEX: &str = "0123456789ABCDEF0123456789ABCDEF";
+/// PIN verification key index of every card.
+pub const PVKI: u8 = 1;
+/// Sandbox vault token key (public test value).
+pub const SANDBOX_VAULT_TOKEN_KEY: [u8; 32] = [0x5A; 32];
+/// Sandbox vault encryption key (public test value).
+pub const SANDBOX_VAULT_ENCRYPTION_KEY: [u8; 32] = [0xA5; 32];
+
+/// The keys the host works with.
+#[derive(Clone, Debug)]
+pub struct HostKeys {
+    /// Base derivation key of the terminals' DUKPT.
+    pub bdk: TdesKey,
+    /// PIN verification key.
+    pub pvk: TdesKey,
+    /// Issuer master key (AC) of the co-brand program's chip cards.
+    pub imk: TdesKey,
+    /// The PAN vault.
+    pub vault: Vault,
+}
+
+/// Errors of key set-up and seeding.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// A key or card of the sandbox definition was rejected.
+    #[error("sandbox data: {0}")]
+    Card(#[from] cardsec::Error),
+}
+
+impl HostKeys {
+    /// The sandbox keys of sandbox.md plus the sandbox PVK and vault key.
+    ///
+    /// # Errors
+    /// Never for the built-in values; [`SeedError`] otherwise.
+    pub fn sandbox() -> Result<HostKeys, SeedError> {
+        Ok(HostKeys {
+            bdk: TdesKey::from_hex(sandbox::BDK_HEX)?,
+            pvk: TdesKey::from_hex(SANDBOX_PVK_HEX)?,
+            imk: TdesKey::from_hex(sandbox::PROGRAM_IMK_AC_HEX)?,
+            vault: Vault::new(VaultKey::new(
+                1,
+                &SANDBOX_VAULT_TOKEN_KEY,
+                &SANDBOX_VAULT_ENCRYPTION_KEY,
+            )?),
+        })
+    }
+}
+
+fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Live => "live",
+        Stage::Certification => "certification",
+        Stage::Negotiation => "negotiation",
+        Stage::TechnicalAssessment => "technical_assessment",
+        Stage::SystemIntegration => "system_integration",
+        Stage::Marketing => "marketing",
+    }
+}
+
+/// The write request that seeds the sandbox into an empty database.
+///
+/// # Errors
+/// [`SeedError`] when a sandbox card is rejected by `cardsec`.
+pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
+    let account = |id: u128, flags| NewAccount {
+        flags,
+        ..NewAccount::new(AccountId(id), LEDGER_CNY, LEDGER_CODE)
+    };
+    let mut accounts = vec![
+        account(ISSUER_FUNDING_ACCOUNT, AccountFlags::default()),
+        account(NETWORK_ACCOUNT, AccountFlags::default()),
+    ];
+    let mut records = vec![Record::Setting(SANDBOX_SETTING.into(), "1".into())];
+    for (index, merchant) in (1u128..).zip(sandbox::merchants()) {
+        accounts.push(account(
+            MERCHANT_ACCOUNT_BASE + index,
+            AccountFlags::default(),
+        ));
+        records.push(Record::Merchant(MerchantRecord {
+            mid: merchant.mid.into(),
+            name: merchant.name.into(),
+            stage: stage_name(merchant.stage).into(),
+            account: MERCHANT_ACCOUNT_BASE + index,
+        }));
+    }
+    for terminal in sandbox::terminals() {
+        records.push(Record::Terminal(TerminalRecord {
+            tid: terminal.tid.into(),
+            mid: terminal.mid.into(),
+            initial_ksn: terminal.initial_ksn.into(),
+            mac_required: terminal.mac_required,
+            active: true,
+        }));
+        records.push(Record::Batch(BatchRecord {
+            tid: terminal.tid.into(),
+            number: terminal.open_batch,
+            closed: false,
+        }));
+    }
+    let mut funding = Vec::new();
+    let pin = Pin::new(sandbox::CARD_PIN)?;
+    for (index, card) in (1u128..).zip(sandbox::cards().into_iter().filter(|c| c.on_us)) {
+        let id = CARD_ACCOUNT_BASE + index;
+        accounts.push(account(id, AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS));
+        let pan = Pan::new(card.pan)?;
+        let token = keys.vault.token(&pan);
+        // A nonce from the token: unique per PAN under one key version.
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&token.digest[..12]);
+        let encrypted = keys
+            .vault
+            .encrypt_with_nonce(&pan, keys.vault.current_version(), nonce)?;
+        records.push(Record::Card(CardRecord {
+            token: token.to_string(),
+            encrypted_pan: encrypted.to_string(),
+            masked: pan.masked(),
+            product: match card.product {
+                CardProduct::Debit => "debit",
+                CardProduct::Credit => "credit",
+            }
+            .into(),
+            status: match card.status {
+                CardStatus::Active => "active",
+                CardStatus::Lost => "lost",
+                CardStatus::Stolen => "stolen",
+            }
+            .into(),
+            expiry: card.expiry.into(),
+            available: card.available.0,
+            pin_failures: 0,
+            pvv: pinverify::pvv(&keys.pvk, &pan, PVKI, &pin)?,
+            chip: card.chip,
+            program: card.program.unwrap_or_default().into(),
+            account: id,
+        }));
+        let amount = u64::try_from(card.available.0).unwrap_or(0);
+        if amount > 0 {
+            funding.push(NewTransfer::new(
+                TransferId(FUNDING_TRANSFER_BASE + index),
+                AccountId(ISSUER_FUNDING_ACCOUNT),
+                AccountId(id),
+                amount,
+                LEDGER_CNY,
+                LEDGER_CODE,
+            ));
+        }
+    }
+    Ok(vec![
+        WriteOp::CreateAccounts(accounts),
+        WriteOp::CreateTransfers(funding),
+        WriteOp::HostRows(records.iter().map(Record::row).collect()),
+    ])
+}
