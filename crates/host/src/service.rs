@@ -138,9 +138,7 @@ impl Host {
         };
         let request = match Request::parse(&message) {
             Ok(Some(request)) => request,
-            Ok(None) => {
-                return self.respond(&message, &plain(ResponseCode::InvalidTransaction), None);
-            }
+            Ok(None) => return self.unserved(&message).await,
             Err(_) => return self.respond(&message, &plain(ResponseCode::FormatError), None),
         };
         let terminal = self.state.lock().await.terminals.get(&request.tid).cloned();
@@ -172,6 +170,25 @@ impl Host {
         let facts = self.card_facts(&request, &terminal, ksn.as_ref()).await;
         let decision = self.commit(&request, facts.as_ref()).await;
         self.respond(&message, &decision, mac_key.as_ref())
+    }
+
+    /// A request of a kind the host does not serve: `12`, unless its MAC
+    /// fails (`63`) or its terminal is unknown (`58`).
+    async fn unserved(&self, message: &Message<'_>) -> FrameOutcome {
+        let tid = message.terminal_id().unwrap_or_default();
+        let terminal = self.state.lock().await.terminals.get(tid).cloned();
+        let Some(terminal) = terminal.filter(|t| t.active) else {
+            return self.respond(message, &plain(ResponseCode::NotPermittedToTerminal), None);
+        };
+        let ksn = message.text(de::KSN).and_then(|k| Ksn::from_hex(k).ok());
+        let code = if (terminal.mac_required || message.has(de::MAC))
+            && !self.mac_verifies(message, &terminal, ksn.as_ref())
+        {
+            ResponseCode::SecurityViolation
+        } else {
+            ResponseCode::InvalidTransaction
+        };
+        self.respond(message, &plain(code), None)
     }
 
     fn malformed(&self, body: &[u8]) -> FrameOutcome {
