@@ -123,6 +123,14 @@ pub fn decide(
         }
         Some(_) => context.by_kind(card),
     };
+    let network_approved = card.and_then(|c| c.network) == Some(ResponseCode::Approved);
+    if network_approved && decision.answer.code != ResponseCode::Approved.as_str() {
+        // The network approved what the host declines: owe it a reversal.
+        decision.records.push(Record::NetworkReversal(
+            context.rrn.clone(),
+            format!("reason=declined_by_host;code={}", decision.answer.code),
+        ));
+    }
     decision.answer.rrn = context.rrn.clone();
     decision
         .records
@@ -151,6 +159,16 @@ impl Context<'_> {
         );
         if request.kind.is_financial() && self.state.reversals.contains_key(&own_key) {
             return self.declined(ResponseCode::Duplicate);
+        }
+        let spends = matches!(
+            request.kind,
+            RequestKind::Sale
+                | RequestKind::PreAuthorization
+                | RequestKind::Refund
+                | RequestKind::Completion
+        );
+        if spends && request.amount <= AmountMinor::ZERO {
+            return self.declined(ResponseCode::InvalidAmount);
         }
         match request.kind {
             RequestKind::Sale | RequestKind::PreAuthorization | RequestKind::BalanceInquiry => {
@@ -578,6 +596,21 @@ impl Context<'_> {
                 if let Some(sale) = self.state.transactions.get(&original.original) {
                     let mut sale = sale.clone();
                     sale.refunded -= original.amount;
+                    records.push(Record::Transaction(sale));
+                }
+            }
+            "void" => {
+                // The voided sale is in force again: captured once more.
+                if let Some(sale) = self.state.transactions.get(&original.original) {
+                    transfers.push(new_transfer(
+                        TransferId(base | 0x80),
+                        sale.payer_account,
+                        sale.merchant_account,
+                        AmountMinor(sale.amount),
+                    ));
+                    records.extend(self.card_credit(sale, -sale.amount));
+                    let mut sale = sale.clone();
+                    sale.state = "approved".to_owned();
                     records.push(Record::Transaction(sale));
                 }
             }

@@ -101,25 +101,37 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, finishes in-flight requests, stops the writer and
-    /// returns the store.
+    /// Stops accepting, finishes in-flight requests and stops the writer.
     ///
     /// # Errors
     /// When the writer thread failed.
-    pub async fn shutdown(mut self) -> Result<Option<Store>, ServeError> {
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        self.shutdown_and(|_| ()).await
+    }
+
+    /// As [`Running::shutdown`], then runs `inspect` on the store on a
+    /// blocking thread (the synchronous database clients must not run or be
+    /// dropped inside the async runtime).
+    ///
+    /// # Errors
+    /// When the writer thread failed.
+    pub async fn shutdown_and<T: Send + 'static>(
+        mut self,
+        inspect: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Result<T, ServeError> {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
         let writer = self.writer.take();
         drop(self.host);
-        match writer {
-            Some(writer) => {
-                let store = tokio::task::spawn_blocking(move || writer.stop())
-                    .await
-                    .map_err(|_| ServeError::Refused("writer thread failed"))??;
-                Ok(Some(store))
-            }
-            None => Ok(None),
-        }
+        let Some(writer) = writer else {
+            return Err(ServeError::Refused("the writer is already stopped"));
+        };
+        tokio::task::spawn_blocking(move || {
+            let mut store = writer.stop()?;
+            Ok(inspect(&mut store))
+        })
+        .await
+        .map_err(|_| ServeError::Refused("writer thread failed"))?
     }
 }
 

@@ -24,7 +24,34 @@ both_engines!(
     ksn_replay_gets_63,
     chip_arqc_is_verified_and_arpc_returned,
     ledger_verifies_after_a_day_of_traffic,
+    reversal_of_a_void_restores_the_sale,
+    zero_amount_gets_13,
 );
+
+async fn reversal_of_a_void_restores_the_sale(server: TestServer) {
+    let mut c = server.client("T0000001").await;
+    let sale = c.sale(DEBIT, 6_000, MID1);
+    let sold = c.call(&sale).await;
+    let void = follow_up(&mut c, "0200", "020000", DEBIT, 6_000, MID1, &sold.rrn());
+    assert_eq!(c.call(&void).await.code(), "00");
+    assert_eq!(available(&mut c, DEBIT, MID1).await, 1_000_000);
+    let reversal = reversal_of(&mut c, &void, "0400");
+    assert_eq!(c.call(&reversal).await.code(), "00");
+    assert_eq!(available(&mut c, DEBIT, MID1).await, 1_000_000 - 6_000);
+    // The sale is in force again: it can be voided once more.
+    let void = follow_up(&mut c, "0200", "020000", DEBIT, 6_000, MID1, &sold.rrn());
+    assert_eq!(c.call(&void).await.code(), "00");
+    let report = server.stop_and(|s| s.verify_ledger().unwrap()).await;
+    assert!(report.violations.is_empty(), "{report:?}");
+}
+
+async fn zero_amount_gets_13(server: TestServer) {
+    let mut c = server.client("T0000001").await;
+    for pan in [DEBIT, VISA] {
+        let sale = c.sale(pan, 0, MID1);
+        assert_eq!(c.call(&sale).await.code(), "13", "{pan}");
+    }
+}
 
 async fn on_us_sales_decide_by_card(server: TestServer) {
     let mut c = server.client("T0000003").await;

@@ -16,7 +16,26 @@ both_engines!(
     slow_sender_is_answered,
     pipelined_requests_are_all_answered,
     health_and_metrics,
+    shutdown_finishes_in_flight_requests,
 );
+
+async fn shutdown_finishes_in_flight_requests(server: TestServer) {
+    let mut client = server.client("T0000001").await;
+    // The network simulator does not answer amounts ending in 91: the host
+    // waits 200 ms, so the request is in flight when shutdown starts.
+    let sale = client.sale(VISA, 10_091, MID1);
+    client.send(&sale).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let addr = server.running.iso_addr;
+    let stopping = tokio::spawn(server.running.shutdown());
+    let response = Response(client.recv().await.expect("answered before exit"));
+    assert_eq!(response.code(), "91");
+    assert!(stopping.await.unwrap().is_ok());
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}
 
 async fn sign_on_echo_and_sign_off_are_answered(server: TestServer) {
     let mut client = server.client("T0000001").await;

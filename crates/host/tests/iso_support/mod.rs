@@ -94,14 +94,7 @@ impl TestServer {
         self,
         inspect: impl FnOnce(&mut store::Store) -> T + Send + 'static,
     ) -> T {
-        let mut store = self.running.shutdown().await.unwrap().unwrap();
-        tokio::task::spawn_blocking(move || {
-            let out = inspect(&mut store);
-            drop(store);
-            out
-        })
-        .await
-        .unwrap()
+        self.running.shutdown_and(inspect).await.unwrap()
     }
 }
 
