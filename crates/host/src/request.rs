@@ -10,8 +10,9 @@ use iso8583::{Message, de};
 
 use crate::wire::{EntryMode, OriginalData, RequestKind, parse_track2};
 
-/// The facts of one request.
-#[derive(Debug, Clone)]
+/// The facts of one request. `Debug` shows neither the PIN block nor the
+/// ICC data; the PAN's own `Debug` is masked.
+#[derive(Clone)]
 pub struct Request {
     /// What it asks for.
     pub kind: RequestKind,
@@ -51,6 +52,22 @@ pub struct Request {
     pub totals: Option<BatchTotals>,
     /// DE 64 present.
     pub has_mac: bool,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("kind", &self.kind)
+            .field("mti", &self.mti)
+            .field("tid", &self.tid)
+            .field("mid", &self.mid)
+            .field("stan", &self.stan)
+            .field("amount", &self.amount)
+            .field("pan", &self.pan.as_ref().map(Pan::masked))
+            .field("pin_block", &self.pin_block.map(|_| "<redacted>"))
+            .field("icc", &self.icc.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a request gets `30`.

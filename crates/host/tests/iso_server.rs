@@ -200,3 +200,46 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     stream.read_to_string(&mut out).await.unwrap();
     out
 }
+
+#[test]
+fn idle_connections_are_closed() {
+    run_with(
+        Engine::Sqlite,
+        "idle",
+        |config| config.idle_timeout = Duration::from_millis(300),
+        |server| async move {
+            let mut client = server.client("T0000001").await;
+            let echo = client.network(301);
+            assert_eq!(client.call(&echo).await.code(), "00");
+            let started = std::time::Instant::now();
+            assert!(client.recv().await.is_none(), "closed when idle");
+            assert!(started.elapsed() >= Duration::from_millis(250));
+            assert_eq!(server.running.host.metrics().events("idle_timeout"), 1);
+        },
+    );
+}
+
+#[test]
+fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    run_with(
+        Engine::Sqlite,
+        "limit",
+        |config| config.connections_max = 1,
+        |server| async move {
+            let mut first = server.client("T0000001").await;
+            let echo = first.network(301);
+            assert_eq!(first.call(&echo).await.code(), "00");
+            let mut second = server.client("T0000003").await;
+            let echo = second.network(301);
+            second.send(&echo).await;
+            let waited = tokio::time::timeout(Duration::from_millis(300), second.recv()).await;
+            assert!(
+                waited.is_err(),
+                "the second connection is not served while the first is open"
+            );
+            drop(first);
+            let response = Response(second.recv().await.expect("served once a slot is free"));
+            assert_eq!(response.code(), "00");
+        },
+    );
+}

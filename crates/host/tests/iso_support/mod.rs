@@ -48,6 +48,19 @@ where
     F: FnOnce(TestServer) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    run_with(engine, name, |_| {}, test);
+}
+
+/// As [`run`], with the server's configuration adjusted by `configure`.
+pub fn run_with<F, Fut>(
+    engine: Engine,
+    name: &str,
+    configure: impl FnOnce(&mut ServeConfig),
+    test: F,
+) where
+    F: FnOnce(TestServer) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let database = match engine {
         Engine::Sqlite => TestDatabase::sqlite(name),
         Engine::Postgres => match TestDatabase::postgres(name) {
@@ -60,8 +73,10 @@ where
         .enable_all()
         .build()
         .unwrap();
+    let mut config = TestServer::config(database.url());
+    configure(&mut config);
     runtime.block_on(async {
-        let server = TestServer::start(database.url()).await;
+        let server = TestServer::start_with(config).await;
         test(server).await;
     });
     drop(runtime);
@@ -69,20 +84,21 @@ where
 }
 
 impl TestServer {
-    pub async fn start(url: &str) -> TestServer {
-        let config = ServeConfig {
+    pub fn config(url: &str) -> ServeConfig {
+        ServeConfig {
             database_url: url.to_owned(),
             sandbox: true,
             iso_listen: "127.0.0.1:0".into(),
             http_listen: "127.0.0.1:0".into(),
             network_timeout: Duration::from_millis(200),
             ..ServeConfig::default()
-        };
-        let running = start(config).await.expect("server starts");
-        TestServer {
-            running,
-            url: url.to_owned(),
         }
+    }
+
+    pub async fn start_with(config: ServeConfig) -> TestServer {
+        let url = config.database_url.clone();
+        let running = start(config).await.expect("server starts");
+        TestServer { running, url }
     }
 
     pub async fn client(&self, tid: &str) -> Client {
