@@ -88,7 +88,16 @@ pub struct Host {
     config: HostConfig,
     key_caches: std::sync::Mutex<HashMap<String, TransactionKeyCache>>,
     metrics: Arc<Metrics>,
+    /// RRNs of responses that change nothing (0810, 30, 58, 63): `9` and 11
+    /// digits counted from the start time, apart from the recorded RRNs
+    /// (counted from 1).
+    unrecorded_rrn: std::sync::atomic::AtomicU64,
 }
+
+/// First digit of the RRNs of responses that are not recorded.
+const UNRECORDED_RRN_BASE: u64 = 900_000_000_000;
+/// Range of the counter after the first digit.
+const UNRECORDED_RRN_SPAN: u64 = 100_000_000_000;
 
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,6 +130,11 @@ impl Host {
             writer,
             config,
             key_caches: std::sync::Mutex::new(HashMap::new()),
+            // Milliseconds since the epoch: a restart continues past the
+            // numbers used before it (at most one per millisecond).
+            unrecorded_rrn: std::sync::atomic::AtomicU64::new(
+                u64::try_from(now_s()).unwrap_or(0).saturating_mul(1_000),
+            ),
             metrics,
         }
     }
@@ -442,6 +456,13 @@ impl Host {
         const ECHO: [usize; 15] = [3, 4, 7, 11, 12, 13, 22, 25, 41, 42, 49, 60, 62, 70, 90];
         let built = MessageBuilder::response_to(request, &ECHO).and_then(|mut builder| {
             fill(&mut builder, decision)?;
+            if decision.answer.rrn.is_empty() {
+                let counter = self
+                    .unrecorded_rrn
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let rrn = UNRECORDED_RRN_BASE + counter % UNRECORDED_RRN_SPAN;
+                builder.set_text(de::RRN, &format!("{rrn:012}"))?;
+            }
             if let Some(key) = mac_key {
                 builder.set(de::MAC, &[0; 8])?;
                 let mut buffer = [0u8; iso8583::MESSAGE_LEN_MAX];

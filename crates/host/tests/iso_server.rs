@@ -54,6 +54,7 @@ async fn sign_on_echo_and_sign_off_are_answered(server: TestServer) {
             response.text(de::NETWORK_MANAGEMENT_CODE).unwrap(),
             format!("{code:03}")
         );
+        assert_eq!(response.rrn().len(), 12, "DE 37 in every response");
     }
 }
 
