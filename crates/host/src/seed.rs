@@ -57,6 +57,41 @@ pub enum SeedError {
     /// A key or card of the sandbox definition was rejected.
     #[error("sandbox data: {0}")]
     Card(#[from] cardsec::Error),
+    /// A production key is not configured (its variable is named).
+    #[error("{0} is not set: a host without --sandbox needs its own keys")]
+    MissingKey(&'static str),
+    /// A configured key is unusable (its variable is named, never its value).
+    #[error("{0} is not a valid key")]
+    BadKey(&'static str),
+}
+
+/// Environment variables of the production keys (hex): BDK, PVK, IMK-AC,
+/// and the vault's 32-byte token and encryption keys.
+pub const KEY_VARIABLES: [&str; 5] = [
+    "POSBRIDGE_BDK",
+    "POSBRIDGE_PVK",
+    "POSBRIDGE_IMK_AC",
+    "POSBRIDGE_VAULT_TOKEN_KEY",
+    "POSBRIDGE_VAULT_ENCRYPTION_KEY",
+];
+
+fn variable(name: &'static str) -> Result<String, SeedError> {
+    std::env::var(name).map_err(|_| SeedError::MissingKey(name))
+}
+
+fn tdes(name: &'static str) -> Result<TdesKey, SeedError> {
+    TdesKey::from_hex(&variable(name)?).map_err(|_| SeedError::BadKey(name))
+}
+
+fn bytes32(name: &'static str) -> Result<Vec<u8>, SeedError> {
+    let text = variable(name)?;
+    let bytes: Option<Vec<u8>> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect();
+    bytes
+        .filter(|b| b.len() == 32 && text.len() == 64)
+        .ok_or(SeedError::BadKey(name))
 }
 
 impl HostKeys {
@@ -74,6 +109,25 @@ impl HostKeys {
                 &SANDBOX_VAULT_TOKEN_KEY,
                 &SANDBOX_VAULT_ENCRYPTION_KEY,
             )?),
+        })
+    }
+}
+
+impl HostKeys {
+    /// The production keys from [`KEY_VARIABLES`].
+    ///
+    /// # Errors
+    /// [`SeedError::MissingKey`] or [`SeedError::BadKey`] naming the variable.
+    pub fn from_env() -> Result<HostKeys, SeedError> {
+        let [bdk, pvk, imk, token, encryption] = KEY_VARIABLES;
+        let (bdk, pvk, imk) = (tdes(bdk)?, tdes(pvk)?, tdes(imk)?);
+        let vault_key = VaultKey::new(1, &bytes32(token)?, &bytes32(encryption)?)
+            .map_err(|_| SeedError::BadKey(token))?;
+        Ok(HostKeys {
+            bdk,
+            pvk,
+            imk,
+            vault: Vault::new(vault_key),
         })
     }
 }

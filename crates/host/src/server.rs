@@ -79,7 +79,7 @@ pub enum ServeError {
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
     /// Keys or seeding.
-    #[error("seeding: {0}")]
+    #[error("keys or seeding")]
     Seed(#[from] crate::seed::SeedError),
     /// The database and `--sandbox` disagree.
     #[error("{0}")]
@@ -142,7 +142,12 @@ impl Running {
 /// [`ServeError`] for storage, seeding, binding, or a database whose
 /// sandbox state disagrees with `config.sandbox`.
 pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
-    let keys = HostKeys::sandbox()?;
+    // Sandbox keys only with --sandbox; a production host brings its own.
+    let keys = if config.sandbox {
+        HostKeys::sandbox()?
+    } else {
+        HostKeys::from_env()?
+    };
     let url = config.database_url.clone();
     let sandbox = config.sandbox;
     let seed_keys = keys.clone();

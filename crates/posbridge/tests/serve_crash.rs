@@ -137,7 +137,7 @@ fn killed_under_load_keeps_every_approval_and_a_sound_ledger() {
     );
 
     // Without --sandbox the host refuses a database holding sandbox data.
-    let refused = Command::new(env!("CARGO_BIN_EXE_posbridge"))
+    let missing_keys = Command::new(env!("CARGO_BIN_EXE_posbridge"))
         .args([
             "serve",
             "--db",
@@ -149,7 +149,30 @@ fn killed_under_load_keeps_every_approval_and_a_sound_ledger() {
         ])
         .output()
         .unwrap();
+    assert!(!missing_keys.status.success());
+    let stderr = String::from_utf8_lossy(&missing_keys.stderr);
+    assert!(stderr.contains("POSBRIDGE_BDK is not set"), "{stderr}");
+    let hex32 = "11".repeat(32);
+    let refused = Command::new(env!("CARGO_BIN_EXE_posbridge"))
+        .args([
+            "serve",
+            "--db",
+            &url,
+            "--iso-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .env("POSBRIDGE_BDK", "00112233445566778899AABBCCDDEEFF")
+        .env("POSBRIDGE_PVK", "00112233445566778899AABBCCDDEEFF")
+        .env("POSBRIDGE_IMK_AC", "00112233445566778899AABBCCDDEEFF")
+        .env("POSBRIDGE_VAULT_TOKEN_KEY", &hex32)
+        .env("POSBRIDGE_VAULT_ENCRYPTION_KEY", &hex32)
+        .output()
+        .unwrap();
     assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("holds sandbox data"), "{stderr}");
 
     let verify = Command::new(env!("CARGO_BIN_EXE_posbridge"))
         .args(["ledger", "verify", "--db", &url])
