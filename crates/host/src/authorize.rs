@@ -5,6 +5,7 @@
 //! `domain`'s; this module translates between them and the records.
 
 use domain::batch::{BatchSide, BatchTotals};
+use domain::benefits::{ProgramRules, PurchaseBenefits};
 use domain::issuing::{
     self, AuthKind, CardStatus, CryptogramCheck, IssuedCard, OnUsRequest, PinCheck,
 };
@@ -15,9 +16,9 @@ use ledger::{AccountId, NewTransfer, TransferFlags, TransferId};
 
 use crate::records::{AnswerRecord, BatchRecord, CardRecord, Record, TransactionRecord};
 use crate::request::Request;
-use crate::seed::{LEDGER_CNY, LEDGER_CODE, NETWORK_ACCOUNT};
+use crate::seed::{LEDGER_CNY, LEDGER_CODE, NETWORK_ACCOUNT, PROGRAM_ACCOUNT};
 use crate::state::{HostState, answer_key, request_key};
-use crate::wire::{RequestKind, format_available_balance};
+use crate::wire::{BenefitsField, RequestKind, format_available_balance};
 
 /// How long a pre-authorization hold lasts before it expires, in seconds.
 pub const HOLD_TIMEOUT_S: u32 = 7 * 24 * 3600;
@@ -74,6 +75,8 @@ struct Context<'a> {
     state: &'a HostState,
     request: &'a Request,
     today: YearMonth,
+    program: Option<&'a ProgramRules>,
+    participant: bool,
     rrn: String,
     rrn_number: u128,
     certification: bool,
@@ -88,6 +91,7 @@ pub fn decide(
     request: &Request,
     card: Option<&CardFacts>,
     today: YearMonth,
+    program: Option<&ProgramRules>,
 ) -> Decision {
     let key = answer_key(&request.tid, request.stan, request.transmission);
     if let Some(answer) = state.answers.get(&key) {
@@ -110,6 +114,8 @@ pub fn decide(
         state,
         request,
         today,
+        program,
+        participant: merchant.is_some_and(|m| m.participant),
         rrn: format!("{:012}", state.next_rrn),
         rrn_number,
         certification: merchant.is_some_and(|m| m.stage == "certification"),
@@ -224,6 +230,8 @@ impl Context<'_> {
             payer_account: 0,
             merchant_account: self.merchant_account,
             pending_transfer: 0,
+            discount: 0,
+            points: 0,
         }
     }
 
@@ -310,11 +318,12 @@ impl Context<'_> {
         let Some(issued) = issued_card(record) else {
             return self.declined(ResponseCode::ExpiredCard);
         };
+        let benefits = self.benefits(record);
         let decision = issuing::decide(
             &issued,
             &OnUsRequest {
                 kind,
-                amount: request.amount,
+                amount: benefits.map_or(request.amount, |b| b.paid),
                 expiry: request.expiry.unwrap_or(issued.expiry),
                 today: self.today,
                 pin: facts.pin,
@@ -346,7 +355,12 @@ impl Context<'_> {
                 );
                 return approved;
             }
-            AuthKind::Purchase => transfers.push(self.capture(record.account, request.amount)),
+            AuthKind::Purchase => {
+                if let Some(benefits) = benefits {
+                    return self.benefit_sale(txn, card, benefits);
+                }
+                transfers.push(self.capture(record.account, request.amount));
+            }
             AuthKind::PreAuthorization => {
                 let hold = self.hold(record.account, request.amount);
                 txn.pending_transfer = hold.id.0;
@@ -354,6 +368,43 @@ impl Context<'_> {
             }
         }
         self.approved(txn, vec![Record::Card(card)], transfers)
+    }
+
+    /// The program's benefits of a sale on a card of the program.
+    fn benefits(&self, card: &CardRecord) -> Option<PurchaseBenefits> {
+        let program = self.program.filter(|p| p.code == card.program)?;
+        (self.request.kind == RequestKind::Sale)
+            .then(|| program.purchase(self.request.amount, self.participant))
+    }
+
+    /// A sale with benefits: the card pays PAID, the program funds DISC, the
+    /// merchant gets the full amount (linked transfers); DE 63 reports it.
+    fn benefit_sale(
+        &self,
+        mut txn: TransactionRecord,
+        mut card: CardRecord,
+        benefits: PurchaseBenefits,
+    ) -> Decision {
+        txn.discount = benefits.discount.0;
+        txn.points = benefits.points;
+        card.points = card.points.saturating_add(benefits.points);
+        let transfers = split_transfers(
+            [self.transfer_id(0), self.transfer_id(1)],
+            (card.account, benefits.paid),
+            (PROGRAM_ACCOUNT, benefits.discount),
+            self.merchant_account,
+            true,
+        );
+        let field = BenefitsField {
+            program: card.program.clone(),
+            discount: benefits.discount,
+            paid: benefits.paid,
+            points: benefits.points,
+            balance: card.points,
+        };
+        let mut approved = self.approved(txn, vec![Record::Card(card)], transfers);
+        approved.answer.benefits = field.format();
+        approved
     }
 
     fn off_us(&self, facts: &CardFacts) -> Decision {
@@ -419,15 +470,10 @@ impl Context<'_> {
         let mut txn = self.transaction("void", ResponseCode::Approved);
         txn.original = original.rrn.clone();
         txn.route = original.route.clone();
-        let back = new_transfer(
-            self.transfer_id(0),
-            original.merchant_account,
-            original.payer_account,
-            AmountMinor(original.amount),
-        );
+        let back = reverse_capture(original, [self.transfer_id(0), self.transfer_id(1)]);
         let mut records = vec![Record::Transaction(voided)];
-        records.extend(self.card_credit(original, original.amount));
-        self.approved(txn, records, vec![back])
+        records.extend(self.card_restore(original, 1));
+        self.approved(txn, records, back)
     }
 
     fn refund(&self, _card: Option<&CardFacts>) -> Decision {
@@ -444,15 +490,21 @@ impl Context<'_> {
         txn.route = original.route.clone();
         txn.token = original.token.clone();
         txn.payer_account = original.payer_account;
-        let back = new_transfer(
-            self.transfer_id(0),
+        // The card gets back what it paid first; the rest goes to the program.
+        let paid = original.amount - original.discount;
+        let card_share =
+            (original.refunded + self.request.amount.0).min(paid) - original.refunded.min(paid);
+        txn.discount = self.request.amount.0 - card_share;
+        let back = split_transfers(
+            [self.transfer_id(0), self.transfer_id(1)],
+            (original.payer_account, AmountMinor(card_share)),
+            (PROGRAM_ACCOUNT, AmountMinor(txn.discount)),
             original.merchant_account,
-            original.payer_account,
-            self.request.amount,
+            false,
         );
         let mut records = vec![Record::Transaction(refunded)];
-        records.extend(self.card_credit(original, self.request.amount.0));
-        self.approved(txn, records, vec![back])
+        records.extend(self.card_credit(original, card_share));
+        self.approved(txn, records, back)
     }
 
     fn completion(&self) -> Decision {
@@ -486,6 +538,19 @@ impl Context<'_> {
         // The part of the hold not completed becomes available again.
         records.extend(self.card_credit(original, original.amount - self.request.amount.0));
         self.approved(txn, records, vec![post])
+    }
+
+    /// The on-us card of a sale with what it paid and the points it earned
+    /// given back (`direction` 1) or taken again (`direction` -1).
+    fn card_restore(&self, sale: &TransactionRecord, direction: i64) -> Option<Record> {
+        let mut card = self.state.cards.get(&sale.token)?.clone();
+        card.available += direction * (sale.amount - sale.discount);
+        card.points = if direction > 0 {
+            card.points.saturating_sub(sale.points)
+        } else {
+            card.points.saturating_add(sale.points)
+        };
+        Some(Record::Card(card))
     }
 
     /// The on-us card of `original` with `amount` more available.
@@ -565,13 +630,9 @@ impl Context<'_> {
         let mut transfers = Vec::new();
         match original.kind.as_str() {
             "sale" | "completion" => {
-                transfers.push(new_transfer(
-                    TransferId(base | 0x80),
-                    original.merchant_account,
-                    original.payer_account,
-                    amount,
-                ));
-                records.extend(self.card_credit(original, original.amount));
+                transfers =
+                    reverse_capture(original, [TransferId(base | 0x80), TransferId(base | 0x81)]);
+                records.extend(self.card_restore(original, 1));
             }
             "preauth" => {
                 let mut void = new_transfer(
@@ -586,13 +647,15 @@ impl Context<'_> {
                 records.extend(self.card_credit(original, original.amount));
             }
             "refund" => {
-                transfers.push(new_transfer(
-                    TransferId(base | 0x80),
-                    original.payer_account,
+                let card_share = original.amount - original.discount;
+                transfers = split_transfers(
+                    [TransferId(base | 0x80), TransferId(base | 0x81)],
+                    (original.payer_account, AmountMinor(card_share)),
+                    (PROGRAM_ACCOUNT, AmountMinor(original.discount)),
                     original.merchant_account,
-                    amount,
-                ));
-                records.extend(self.card_credit(original, -original.amount));
+                    true,
+                );
+                records.extend(self.card_credit(original, -card_share));
                 if let Some(sale) = self.state.transactions.get(&original.original) {
                     let mut sale = sale.clone();
                     sale.refunded -= original.amount;
@@ -602,13 +665,14 @@ impl Context<'_> {
             "void" => {
                 // The voided sale is in force again: captured once more.
                 if let Some(sale) = self.state.transactions.get(&original.original) {
-                    transfers.push(new_transfer(
-                        TransferId(base | 0x80),
-                        sale.payer_account,
+                    transfers = split_transfers(
+                        [TransferId(base | 0x80), TransferId(base | 0x81)],
+                        (sale.payer_account, AmountMinor(sale.amount - sale.discount)),
+                        (PROGRAM_ACCOUNT, AmountMinor(sale.discount)),
                         sale.merchant_account,
-                        AmountMinor(sale.amount),
-                    ));
-                    records.extend(self.card_credit(sale, -sale.amount));
+                        true,
+                    );
+                    records.extend(self.card_restore(sale, -1));
                     let mut sale = sale.clone();
                     sale.state = "approved".to_owned();
                     records.push(Record::Transaction(sale));
@@ -673,6 +737,46 @@ pub fn host_totals(state: &HostState, tid: &str, batch: u32) -> BatchTotals {
         totals = totals.with(side, AmountMinor(txn.amount)).unwrap_or(totals);
     }
     totals
+}
+
+/// Money from a payer and the program to `merchant` (`towards_merchant`),
+/// or back from the merchant to them: linked, only the non-zero legs.
+fn split_transfers(
+    ids: [TransferId; 2],
+    payer: (u128, AmountMinor),
+    program: (u128, AmountMinor),
+    merchant: u128,
+    towards_merchant: bool,
+) -> Vec<NewTransfer> {
+    let mut transfers: Vec<NewTransfer> = [(ids[0], payer), (ids[1], program)]
+        .into_iter()
+        .filter(|(_, (_, amount))| amount.0 > 0)
+        .map(|(id, (account, amount))| {
+            if towards_merchant {
+                new_transfer(id, account, merchant, amount)
+            } else {
+                new_transfer(id, merchant, account, amount)
+            }
+        })
+        .collect();
+    if let [first, _second] = transfers.as_mut_slice() {
+        first.flags = TransferFlags::LINKED;
+    }
+    transfers
+}
+
+/// Gives back a captured sale: the card its PAID, the program its DISC.
+fn reverse_capture(original: &TransactionRecord, ids: [TransferId; 2]) -> Vec<NewTransfer> {
+    split_transfers(
+        ids,
+        (
+            original.payer_account,
+            AmountMinor(original.amount - original.discount),
+        ),
+        (PROGRAM_ACCOUNT, AmountMinor(original.discount)),
+        original.merchant_account,
+        false,
+    )
 }
 
 fn new_transfer(id: TransferId, debit: u128, credit: u128, amount: AmountMinor) -> NewTransfer {

@@ -20,6 +20,8 @@ pub const LEDGER_CODE: u16 = 1;
 pub const ISSUER_FUNDING_ACCOUNT: u128 = 1;
 /// The card network's settlement account (off-us captures and refunds).
 pub const NETWORK_ACCOUNT: u128 = 2;
+/// The co-brand program's funding account (instant discounts, brand partner).
+pub const PROGRAM_ACCOUNT: u128 = 3;
 /// First merchant payable account (merchant i → this + i).
 pub const MERCHANT_ACCOUNT_BASE: u128 = 100;
 /// First on-us card account (card i → this + i).
@@ -155,6 +157,7 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
     let mut accounts = vec![
         account(ISSUER_FUNDING_ACCOUNT, AccountFlags::default()),
         account(NETWORK_ACCOUNT, AccountFlags::default()),
+        account(PROGRAM_ACCOUNT, AccountFlags::default()),
     ];
     let mut records = vec![Record::Setting(SANDBOX_SETTING.into(), "1".into())];
     for (index, merchant) in (1u128..).zip(sandbox::merchants()) {
@@ -167,6 +170,7 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
             name: merchant.name.into(),
             stage: stage_name(merchant.stage).into(),
             account: MERCHANT_ACCOUNT_BASE + index,
+            participant: merchant.program_participant,
         }));
     }
     for terminal in sandbox::terminals() {
@@ -218,6 +222,7 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
             chip: card.chip,
             program: card.program.unwrap_or_default().into(),
             account: id,
+            points: card.points,
         }));
         let amount = u64::try_from(card.available.0).unwrap_or(0);
         if amount > 0 {

@@ -168,6 +168,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
             bins: domain::sandbox::bin_table(),
             network: Arc::new(SimulatedNetwork),
             network_timeout: config.network_timeout,
+            program: Some(domain::sandbox::program()),
         },
         Arc::clone(&metrics),
     ));

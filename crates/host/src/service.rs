@@ -79,6 +79,8 @@ pub struct HostConfig {
     pub network: Arc<dyn NetworkConnector>,
     /// How long to wait for the network before answering `91`.
     pub network_timeout: Duration,
+    /// The co-brand program's rules (DE 63 benefits), if any.
+    pub program: Option<domain::benefits::ProgramRules>,
 }
 
 /// The host service shared by every connection.
@@ -399,7 +401,7 @@ impl Host {
             return plain(ResponseCode::SystemMalfunction);
         };
         let mut state = self.state.lock().await;
-        let mut decision = decide(&state, request, facts, today);
+        let mut decision = decide(&state, request, facts, today, self.config.program.as_ref());
         if decision.records.is_empty() {
             return decision;
         }
@@ -491,6 +493,9 @@ fn fill(builder: &mut MessageBuilder, decision: &Decision) -> Result<(), iso8583
         builder.set_text(de::AUTHORIZATION_CODE, &answer.auth_code)?;
     }
     builder.set_text(de::RESPONSE_CODE, &answer.code)?;
+    if !answer.benefits.is_empty() {
+        builder.set_text(de::BENEFITS, &answer.benefits)?;
+    }
     if !answer.additional_amounts.is_empty() {
         builder.set_text(de::ADDITIONAL_AMOUNTS, &answer.additional_amounts)?;
     }

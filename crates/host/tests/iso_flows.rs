@@ -26,7 +26,73 @@ both_engines!(
     ledger_verifies_after_a_day_of_traffic,
     reversal_of_a_void_restores_the_sale,
     zero_amount_gets_13,
+    cobrand_benefits_in_de63,
 );
+
+async fn cobrand_benefits_in_de63(server: TestServer) {
+    let mut c = server.client("T0000001").await;
+    // Participating merchant: 10% off (at most 20.00), 2 points per 1.00 paid.
+    let sale = c.sale(COBRAND, 5_000, MID1);
+    let first = c.call(&sale).await;
+    assert_eq!(first.code(), "00");
+    assert_eq!(
+        first.message().amount_minor(),
+        Some(5_000),
+        "DE 4 echoes the request"
+    );
+    assert_eq!(
+        first.text(de::BENEFITS).unwrap(),
+        "PROG=DBCOFFEE;DISC=000000000500;PAID=000000004500;PTS=90;BAL=590"
+    );
+    let big = c.sale(COBRAND, 30_000, MID1);
+    let capped = c.call(&big).await;
+    assert_eq!(
+        capped.text(de::BENEFITS).unwrap(),
+        "PROG=DBCOFFEE;DISC=000000002000;PAID=000000028000;PTS=560;BAL=1150"
+    );
+    assert_eq!(
+        available(&mut c, COBRAND, MID1).await,
+        5_000_000 - 4_500 - 28_000
+    );
+    // A duplicate replays DE 63 unchanged.
+    assert_eq!(
+        c.call(&sale).await.text(de::BENEFITS),
+        first.text(de::BENEFITS)
+    );
+    // Voiding gives back the card's payment and the points.
+    let void = follow_up(
+        &mut c,
+        "0200",
+        "020000",
+        COBRAND,
+        30_000,
+        MID1,
+        &capped.rrn(),
+    );
+    assert_eq!(c.call(&void).await.code(), "00");
+    assert_eq!(available(&mut c, COBRAND, MID1).await, 5_000_000 - 4_500);
+    // A refund returns the card's part first (45.00), then the program's.
+    let refund = follow_up(&mut c, "0200", "200000", COBRAND, 5_000, MID1, &first.rrn());
+    assert_eq!(c.call(&refund).await.code(), "00");
+    assert_eq!(available(&mut c, COBRAND, MID1).await, 5_000_000);
+    // Not participating: no discount, 1 point per 1.00 (points stay after a refund).
+    let mut t3 = server.client("T0000003").await;
+    let sale = t3.sale(COBRAND, 1_250, MID2);
+    assert_eq!(
+        t3.call(&sale).await.text(de::BENEFITS).unwrap(),
+        "PROG=DBCOFFEE;DISC=000000000000;PAID=000000001250;PTS=12;BAL=602"
+    );
+    let (report, program) = server
+        .stop_and(|s| {
+            let program = s.account(ledger::AccountId(3)).unwrap().unwrap();
+            (s.verify_ledger().unwrap(), program)
+        })
+        .await;
+    assert!(report.violations.is_empty(), "{report:?}");
+    // The program funded 5.00 and 20.00, got 20.00 back by the void and 5.00 by the refund.
+    assert_eq!(program.debits_posted, 2_500);
+    assert_eq!(program.credits_posted, 2_500);
+}
 
 async fn reversal_of_a_void_restores_the_sale(server: TestServer) {
     let mut c = server.client("T0000001").await;
@@ -469,7 +535,7 @@ async fn chip_arqc_is_verified_and_arpc_returned(server: TestServer) {
     assert_eq!(c.call(&sale).await.code(), "30");
     assert_eq!(
         available(&mut c, COBRAND_CHIP, MID1).await,
-        5_000_000 - 4_000
+        5_000_000 - 3_600 // 10% instant discount at a participating merchant
     );
 }
 
