@@ -10,6 +10,7 @@ mod exit;
 mod iso8583_cmd;
 mod ledger_cmd;
 mod terminal_cmd;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +39,8 @@ enum Command {
     Bench(bench::Args),
     /// The POS terminal simulator.
     Terminal(terminal_cmd::Args),
+    /// Run the ISO 8583 terminal host and the HTTP base routes.
+    Serve(serve::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Command::Ledger(args) => ledger_cmd::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Terminal(args) => terminal_cmd::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     exit::report(outcome)
 }

@@ -3,6 +3,7 @@
 use ledger::{Account, AccountId, BalanceSnapshot, Pending, Transfer, TransferId};
 
 use crate::Result;
+use crate::host_rows::{HostRow, HostTable};
 
 /// Rows to write in one transaction.
 #[derive(Debug, Default)]
@@ -13,6 +14,7 @@ pub(crate) struct Staged {
     pub pendings_new: Vec<Pending>,
     pub pendings_changed: Vec<Pending>,
     pub history: Vec<BalanceSnapshot>,
+    pub host_rows: Vec<HostRow>,
 }
 
 /// A storage engine: one connection.
@@ -50,6 +52,8 @@ pub(crate) trait Engine: Send {
     fn begin_snapshot(&mut self) -> Result<()>;
     /// Ends the snapshot started by [`Engine::begin_snapshot`].
     fn end_snapshot(&mut self) -> Result<()>;
+    /// Every record of a host table, as (key, body), ordered by key.
+    fn host_rows(&mut self, table: HostTable) -> Result<Vec<(String, String)>>;
     /// Runs raw SQL (operators' repair and tests' corruption only).
     fn execute_sql(&mut self, sql: &str) -> Result<()>;
     /// Inserts `rows` plain rows of a transfer's width, `batch` per commit

@@ -41,6 +41,7 @@ mod codec;
 mod engine;
 mod error;
 mod hash;
+mod host_rows;
 mod migrate;
 mod ops;
 mod pg;
@@ -52,6 +53,7 @@ mod writer;
 
 pub use baseline::insert_plain_rows;
 pub use error::StoreError;
+pub use host_rows::{HOST_BODY_LEN_MAX, HOST_KEY_LEN_MAX, HostRow, HostTable};
 pub use ops::{WriteOp, WriteOutcome};
 pub use store::{EngineKind, Store};
 pub use writer::{Ticket, Writer, WriterConfig, WriterHandle, WriterStats};

@@ -1,5 +1,6 @@
 //! The write operations a batch is made of, and their outcomes.
 
+use crate::host_rows::HostRow;
 use ledger::{CreateAccountResult, CreateTransferResult, NewAccount, NewTransfer, TransferId};
 
 /// One write operation. A request is a `Vec<WriteOp>`, applied in order and
@@ -21,6 +22,10 @@ pub enum WriteOp {
         /// The most pending transfers to expire in this operation.
         limit: usize,
     },
+    /// Insert or replace terminal-host records. Written only when every
+    /// transfer of the same request (`Vec<WriteOp>`) was created: a request's
+    /// records and its transfers commit together or not at all.
+    HostRows(Vec<HostRow>),
 }
 
 impl WriteOp {
@@ -30,6 +35,7 @@ impl WriteOp {
             Self::CreateAccounts(accounts) => accounts.len(),
             Self::CreateTransfers(transfers) => transfers.len(),
             Self::ExpirePending { limit } => *limit,
+            Self::HostRows(rows) => rows.len(),
         }
     }
 }
@@ -43,4 +49,7 @@ pub enum WriteOutcome {
     Transfers(Vec<CreateTransferResult>),
     /// The pending transfers that expired.
     Expired(Vec<TransferId>),
+    /// Whether the records were written (`false`: a transfer of the same
+    /// request failed, or a record broke a length limit).
+    HostRows(bool),
 }

@@ -13,12 +13,24 @@ use postgres::{Client, NoTls, Row};
 
 use crate::codec::{id_bytes, to_i64};
 use crate::engine::{Engine, Staged};
+use crate::host_rows::{HostRow, HostTable};
 use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, POSTGRES, render};
 use crate::sqlite::{
     ACCOUNT_COLUMNS, TRANSFER_COLUMNS, decode_account, decode_pending, decode_snapshot,
     decode_transfer,
 };
 use crate::{Result, StoreError};
+
+fn write_host_rows(tx: &mut postgres::Transaction<'_>, rows: &[HostRow]) -> Result<()> {
+    for row in rows {
+        let sql = format!(
+            "INSERT INTO {} (key, body) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+            row.table.name()
+        );
+        tx.execute(sql.as_str(), &[&row.key, &row.body])?;
+    }
+    Ok(())
+}
 
 pub(crate) struct Postgres {
     client: Client,
@@ -270,6 +282,7 @@ impl Engine for Postgres {
         copy_transfers(&mut tx, "ledger_transfers", &staged.transfers)?;
         write_pendings(&mut tx, staged)?;
         write_history(&mut tx, &staged.history)?;
+        write_host_rows(&mut tx, &staged.host_rows)?;
         tx.commit()?;
         Ok(())
     }
@@ -388,6 +401,12 @@ impl Engine for Postgres {
             snapshots.push(decode_snapshot(id, &transfer, ints)?);
         }
         Ok(snapshots)
+    }
+
+    fn host_rows(&mut self, table: HostTable) -> Result<Vec<(String, String)>> {
+        let sql = format!("SELECT key, body FROM {} ORDER BY key", table.name());
+        let rows = self.client.query(sql.as_str(), &[])?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
     fn execute_sql(&mut self, sql: &str) -> Result<()> {

@@ -12,8 +12,21 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::codec::{id_bytes, id_from, narrow, to_i64, to_u64};
 use crate::engine::{Engine, Staged};
 use crate::hash::IdMap;
+use crate::host_rows::{HostRow, HostTable};
 use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, SQLITE, render};
 use crate::{Result, StoreError};
+
+fn write_host_rows(tx: &rusqlite::Transaction<'_>, rows: &[HostRow]) -> Result<()> {
+    for row in rows {
+        let sql = format!(
+            "INSERT INTO {} (key, body) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+            row.table.name()
+        );
+        tx.prepare_cached(&sql)?
+            .execute(params![row.key, row.body])?;
+    }
+    Ok(())
+}
 
 /// How long a writer waits for a lock held by another connection.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -320,6 +333,7 @@ impl Engine for Sqlite {
         let inserted = write_accounts(&tx, staged, &self.rowids)?;
         write_transfers(&tx, "ledger_transfers", &staged.transfers)?;
         write_pendings_and_history(&tx, staged)?;
+        write_host_rows(&tx, &staged.host_rows)?;
         tx.commit()?;
         self.rowids.extend(inserted);
         Ok(())
@@ -464,6 +478,13 @@ impl Engine for Sqlite {
             snapshots.push(decode_snapshot(id, &transfer, ints)?);
         }
         Ok(snapshots)
+    }
+
+    fn host_rows(&mut self, table: HostTable) -> Result<Vec<(String, String)>> {
+        let sql = format!("SELECT key, body FROM {} ORDER BY key", table.name());
+        let mut select = self.connection.prepare(&sql)?;
+        let rows = select.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     fn execute_sql(&mut self, sql: &str) -> Result<()> {

@@ -1,10 +1,14 @@
 //! The store: an engine plus the writer-side account cache.
 
 use ledger::verify::{Report, Verifier};
-use ledger::{Account, AccountId, BalanceSnapshot, NewTransfer, Pending, Transfer, TransferId};
+use ledger::{
+    Account, AccountId, BalanceSnapshot, CreateTransferResult, NewTransfer, Pending, Transfer,
+    TransferId,
+};
 
 use crate::engine::Engine;
 use crate::hash::IdMap;
+use crate::host_rows::{HOST_BODY_LEN_MAX, HOST_KEY_LEN_MAX, HostRow, HostTable};
 use crate::working::WorkingSet;
 use crate::{Result, StoreError, WriteOp, WriteOutcome, pg, sqlite};
 
@@ -116,18 +120,27 @@ impl Store {
         let events = requests.iter().flatten().map(WriteOp::events).sum();
         let mut working = WorkingSet::new(cache, transfers, pendings, due, events);
         let mut history = Vec::new();
+        let mut host_rows = Vec::new();
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in requests {
             let mut request_outcomes = Vec::with_capacity(request.len());
+            let mut request_rows = Vec::new();
             for op in request {
                 // Every event gets its own timestamp, also across requests.
                 let events = op.events().max(1) as u64;
-                request_outcomes.push(apply_op(&mut working, op, now, &mut history));
+                if let WriteOp::HostRows(rows) = op {
+                    request_rows.push((request_outcomes.len(), rows));
+                    request_outcomes.push(WriteOutcome::HostRows(false));
+                } else {
+                    request_outcomes.push(apply_op(&mut working, op, now, &mut history));
+                }
                 now = now.saturating_add(events);
             }
+            accept_host_rows(&mut request_outcomes, request_rows, &mut host_rows);
             outcomes.push(request_outcomes);
         }
-        let (staged, touched) = working.stage(history);
+        let (mut staged, touched) = working.stage(history);
+        staged.host_rows = host_rows;
         self.engine.write(&staged)?;
         self.commits += 1;
         self.next_timestamp = now;
@@ -173,7 +186,7 @@ impl Store {
             match op {
                 WriteOp::CreateTransfers(batch) => collect_ids(batch, &mut ids, &mut pending_ids),
                 WriteOp::ExpirePending { limit } => due_limit = due_limit.saturating_add(*limit),
-                WriteOp::CreateAccounts(_) => {}
+                WriteOp::CreateAccounts(_) | WriteOp::HostRows(_) => {}
             }
         }
         let due = if due_limit == 0 {
@@ -276,6 +289,14 @@ impl Store {
         self.engine.execute_sql(sql)
     }
 
+    /// Every record of a terminal-host table, as (key, body), by key.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn host_rows(&mut self, table: HostTable) -> Result<Vec<(String, String)>> {
+        self.engine.host_rows(table)
+    }
+
     pub(crate) fn engine_mut(&mut self) -> &mut dyn Engine {
         self.engine.as_mut()
     }
@@ -313,5 +334,35 @@ fn apply_op(
         WriteOp::ExpirePending { limit } => {
             WriteOutcome::Expired(ledger::expire_pending(working, now, limit))
         }
+        // Taken apart by `execute`: written only when the request's transfers were.
+        WriteOp::HostRows(_) => WriteOutcome::HostRows(false),
+    }
+}
+
+/// Keeps a request's host records when every transfer of the request was
+/// created and every record is within its limits.
+fn accept_host_rows(
+    outcomes: &mut [WriteOutcome],
+    rows: Vec<(usize, Vec<HostRow>)>,
+    accepted: &mut Vec<HostRow>,
+) {
+    let transfers_ok = outcomes.iter().all(|outcome| match outcome {
+        WriteOutcome::Transfers(results) => results
+            .iter()
+            .all(|r| matches!(r, CreateTransferResult::Ok | CreateTransferResult::Exists)),
+        _ => true,
+    });
+    let within_limits = rows
+        .iter()
+        .flat_map(|(_, rows)| rows)
+        .all(|row| row.key.len() <= HOST_KEY_LEN_MAX && row.body.len() <= HOST_BODY_LEN_MAX);
+    if !(transfers_ok && within_limits) {
+        return;
+    }
+    for (position, rows) in rows {
+        if let Some(slot) = outcomes.get_mut(position) {
+            *slot = WriteOutcome::HostRows(true);
+        }
+        accepted.extend(rows);
     }
 }

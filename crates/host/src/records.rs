@@ -1,0 +1,467 @@
+//! The host's records and their text form in the store's host tables
+//! (`name=value` pairs joined by `;`). Values never contain `;` or `=`.
+//! Cards are keyed by vault token; a clear PAN is never in a record.
+
+use std::collections::HashMap;
+
+use store::{HostRow, HostTable};
+
+/// Reads a record body.
+struct Fields(HashMap<String, String>);
+
+impl Fields {
+    fn parse(body: &str) -> Self {
+        Self(
+            body.split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(name, value)| (name.to_owned(), unescape(value)))
+                .collect(),
+        )
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
+        self.0.get(name)?.parse().ok()
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.0.get(name).is_some_and(|v| v == "1")
+    }
+}
+
+/// Values escape `%`, `;` and `=` as `%25`, `%3B`, `%3D`.
+fn escape(value: &str) -> String {
+    value
+        .replace('%', "%25")
+        .replace(';', "%3B")
+        .replace('=', "%3D")
+}
+
+fn unescape(value: &str) -> String {
+    value
+        .replace("%3B", ";")
+        .replace("%3D", "=")
+        .replace("%25", "%")
+}
+
+fn body(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={}", escape(value)))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn flag(value: bool) -> String {
+    if value { "1" } else { "0" }.to_owned()
+}
+
+/// A merchant as the host needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MerchantRecord {
+    /// MID.
+    pub mid: String,
+    /// Name.
+    pub name: String,
+    /// Onboarding stage: `live`, `certification`, or another stage name.
+    pub stage: String,
+    /// Ledger account the merchant's captures are credited to.
+    pub account: u128,
+    /// Participates in the co-brand program (instant discounts, double points).
+    pub participant: bool,
+}
+
+/// A terminal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerminalRecord {
+    /// TID.
+    pub tid: String,
+    /// MID of its merchant.
+    pub mid: String,
+    /// Initial KSN (20 hex characters).
+    pub initial_ksn: String,
+    /// Requests and responses carry DE 64.
+    pub mac_required: bool,
+    /// Active (inactive terminals get `58`).
+    pub active: bool,
+}
+
+/// An on-us card (never the clear PAN).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardRecord {
+    /// Vault token.
+    pub token: String,
+    /// Vault ciphertext of the PAN.
+    pub encrypted_pan: String,
+    /// First 6 and last 4 digits.
+    pub masked: String,
+    /// `debit` or `credit`.
+    pub product: String,
+    /// `active`, `lost` or `stolen`.
+    pub status: String,
+    /// Expiry YYMM.
+    pub expiry: String,
+    /// What may still be spent, minor units.
+    pub available: i64,
+    /// Wrong PINs in a row.
+    pub pin_failures: u8,
+    /// PIN verification value.
+    pub pvv: String,
+    /// Chip card of the program (ARQC verified).
+    pub chip: bool,
+    /// Co-brand program code, empty if none.
+    pub program: String,
+    /// Ledger account of the card.
+    pub account: u128,
+    /// Points balance (co-brand cards).
+    pub points: u64,
+}
+
+/// One transaction (every answered financial request gets one, declines too).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransactionRecord {
+    /// RRN, 12 digits.
+    pub rrn: String,
+    /// `sale`, `preauth`, `completion`, `void`, `refund`, `balance`.
+    pub kind: String,
+    /// TID.
+    pub tid: String,
+    /// MID.
+    pub mid: String,
+    /// `tid/mti/stan/de7` of the request (reversals find it by this).
+    pub request_key: String,
+    /// Vault token of the card, empty for off-us cards.
+    pub token: String,
+    /// Masked PAN.
+    pub masked: String,
+    /// `onus` or `network`.
+    pub route: String,
+    /// Amount, minor units.
+    pub amount: i64,
+    /// Response code.
+    pub code: String,
+    /// Authorization code (approved only).
+    pub auth_code: String,
+    /// `approved`, `declined`, `voided`, `reversed`, `completed`.
+    pub state: String,
+    /// Batch number.
+    pub batch: u32,
+    /// Refunded so far.
+    pub refunded: i64,
+    /// RRN of the original (void, refund, completion).
+    pub original: String,
+    /// Processed in certification mode (never settled).
+    pub certification: bool,
+    /// Ledger account debited (card or network) for captures.
+    pub payer_account: u128,
+    /// Ledger account credited (merchant).
+    pub merchant_account: u128,
+    /// The pending transfer of a pre-authorization, 0 if none.
+    pub pending_transfer: u128,
+    /// The part of the amount funded by the co-brand program (a sale's
+    /// instant discount; a refund's share returned to the program).
+    pub discount: i64,
+    /// Points earned.
+    pub points: u64,
+}
+
+/// The response fields of an answered request, replayed for duplicates.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnswerRecord {
+    /// DE 39.
+    pub code: String,
+    /// DE 37.
+    pub rrn: String,
+    /// DE 38.
+    pub auth_code: String,
+    /// DE 54.
+    pub additional_amounts: String,
+    /// DE 55 as hex.
+    pub icc_hex: String,
+    /// DE 63.
+    pub benefits: String,
+}
+
+/// A terminal batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// TID.
+    pub tid: String,
+    /// Batch number.
+    pub number: u32,
+    /// Closed by a 0500.
+    pub closed: bool,
+}
+
+/// A record of any host table, with its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// A merchant.
+    Merchant(MerchantRecord),
+    /// A terminal.
+    Terminal(TerminalRecord),
+    /// A card.
+    Card(CardRecord),
+    /// A transaction.
+    Transaction(TransactionRecord),
+    /// An answered request, by `tid/stan/de7`.
+    Answer(String, AnswerRecord),
+    /// A reversal received, by the original's `tid/mti/stan/de7`; the body
+    /// names the reversed RRN (empty when the original was not received).
+    Reversal(String, String),
+    /// A batch.
+    Batch(BatchRecord),
+    /// A KSN used, with the `tid/stan/de7` of its request.
+    KsnUse(String, String),
+    /// A reconciliation exception, by `tid/batch`.
+    Exception(String, String),
+    /// A reversal owed to the network, by RRN.
+    NetworkReversal(String, String),
+    /// A setting.
+    Setting(String, String),
+}
+
+impl Record {
+    /// The store row of this record.
+    #[must_use]
+    pub fn row(&self) -> HostRow {
+        let (table, key, text) = match self {
+            Record::Merchant(m) => (
+                HostTable::Merchants,
+                m.mid.clone(),
+                body(&[
+                    ("name", m.name.clone()),
+                    ("stage", m.stage.clone()),
+                    ("account", m.account.to_string()),
+                    ("participant", flag(m.participant)),
+                ]),
+            ),
+            Record::Terminal(t) => (
+                HostTable::Terminals,
+                t.tid.clone(),
+                body(&[
+                    ("mid", t.mid.clone()),
+                    ("initial_ksn", t.initial_ksn.clone()),
+                    ("mac_required", flag(t.mac_required)),
+                    ("active", flag(t.active)),
+                ]),
+            ),
+            Record::Card(c) => (HostTable::Cards, c.token.clone(), card_body(c)),
+            Record::Transaction(t) => (HostTable::Transactions, t.rrn.clone(), transaction_body(t)),
+            Record::Answer(key, a) => (
+                HostTable::Duplicates,
+                key.clone(),
+                body(&[
+                    ("code", a.code.clone()),
+                    ("rrn", a.rrn.clone()),
+                    ("auth_code", a.auth_code.clone()),
+                    ("de54", a.additional_amounts.clone()),
+                    ("de55", a.icc_hex.clone()),
+                    ("de63", a.benefits.clone()),
+                ]),
+            ),
+            Record::Reversal(key, rrn) => (
+                HostTable::Reversals,
+                key.clone(),
+                body(&[("rrn", rrn.clone())]),
+            ),
+            Record::Batch(b) => (
+                HostTable::Batches,
+                format!("{}/{:06}", b.tid, b.number),
+                body(&[("closed", flag(b.closed))]),
+            ),
+            Record::KsnUse(ksn, request) => (
+                HostTable::KsnUsage,
+                ksn.clone(),
+                body(&[("request", request.clone())]),
+            ),
+            Record::Exception(key, text) => (HostTable::Exceptions, key.clone(), text.clone()),
+            Record::NetworkReversal(rrn, text) => {
+                (HostTable::NetworkReversals, rrn.clone(), text.clone())
+            }
+            Record::Setting(key, value) => (HostTable::Settings, key.clone(), value.clone()),
+        };
+        HostRow {
+            table,
+            key,
+            body: text,
+        }
+    }
+
+    /// Reads a stored row back; `None` for an unreadable one.
+    #[must_use]
+    pub fn from_row(table: HostTable, key: &str, text: &str) -> Option<Record> {
+        let f = Fields::parse(text);
+        let key = key.to_owned();
+        Some(match table {
+            HostTable::Merchants => Record::Merchant(MerchantRecord {
+                mid: key,
+                name: f.text("name")?,
+                stage: f.text("stage")?,
+                account: f.number("account")?,
+                participant: f.flag("participant"),
+            }),
+            HostTable::Terminals => Record::Terminal(TerminalRecord {
+                tid: key,
+                mid: f.text("mid")?,
+                initial_ksn: f.text("initial_ksn")?,
+                mac_required: f.flag("mac_required"),
+                active: f.flag("active"),
+            }),
+            HostTable::Cards => Record::Card(card_from(key, &f)?),
+            HostTable::Transactions => Record::Transaction(transaction_from(key, &f)?),
+            HostTable::Duplicates => Record::Answer(
+                key,
+                AnswerRecord {
+                    code: f.text("code")?,
+                    rrn: f.text("rrn")?,
+                    auth_code: f.text("auth_code").unwrap_or_default(),
+                    additional_amounts: f.text("de54").unwrap_or_default(),
+                    icc_hex: f.text("de55").unwrap_or_default(),
+                    benefits: f.text("de63").unwrap_or_default(),
+                },
+            ),
+            HostTable::Reversals => Record::Reversal(key, f.text("rrn").unwrap_or_default()),
+            HostTable::Batches => {
+                let (tid, number) = key.split_once('/')?;
+                Record::Batch(BatchRecord {
+                    tid: tid.to_owned(),
+                    number: number.parse().ok()?,
+                    closed: f.flag("closed"),
+                })
+            }
+            HostTable::KsnUsage => Record::KsnUse(key, f.text("request")?),
+            HostTable::Exceptions => Record::Exception(key, text.to_owned()),
+            HostTable::NetworkReversals => Record::NetworkReversal(key, text.to_owned()),
+            HostTable::Settings => Record::Setting(key, text.to_owned()),
+        })
+    }
+}
+
+fn card_body(c: &CardRecord) -> String {
+    body(&[
+        ("pan", c.encrypted_pan.clone()),
+        ("masked", c.masked.clone()),
+        ("product", c.product.clone()),
+        ("status", c.status.clone()),
+        ("expiry", c.expiry.clone()),
+        ("available", c.available.to_string()),
+        ("pin_failures", c.pin_failures.to_string()),
+        ("pvv", c.pvv.clone()),
+        ("chip", flag(c.chip)),
+        ("program", c.program.clone()),
+        ("account", c.account.to_string()),
+        ("points", c.points.to_string()),
+    ])
+}
+
+fn card_from(token: String, f: &Fields) -> Option<CardRecord> {
+    Some(CardRecord {
+        token,
+        encrypted_pan: f.text("pan")?,
+        masked: f.text("masked")?,
+        product: f.text("product")?,
+        status: f.text("status")?,
+        expiry: f.text("expiry")?,
+        available: f.number("available")?,
+        pin_failures: f.number("pin_failures")?,
+        pvv: f.text("pvv")?,
+        chip: f.flag("chip"),
+        program: f.text("program").unwrap_or_default(),
+        account: f.number("account")?,
+        points: f.number("points").unwrap_or(0),
+    })
+}
+
+fn transaction_body(t: &TransactionRecord) -> String {
+    body(&[
+        ("kind", t.kind.clone()),
+        ("tid", t.tid.clone()),
+        ("mid", t.mid.clone()),
+        ("request", t.request_key.clone()),
+        ("token", t.token.clone()),
+        ("masked", t.masked.clone()),
+        ("route", t.route.clone()),
+        ("amount", t.amount.to_string()),
+        ("code", t.code.clone()),
+        ("auth_code", t.auth_code.clone()),
+        ("state", t.state.clone()),
+        ("batch", t.batch.to_string()),
+        ("refunded", t.refunded.to_string()),
+        ("original", t.original.clone()),
+        ("certification", flag(t.certification)),
+        ("payer_account", t.payer_account.to_string()),
+        ("merchant_account", t.merchant_account.to_string()),
+        ("pending_transfer", t.pending_transfer.to_string()),
+        ("discount", t.discount.to_string()),
+        ("points", t.points.to_string()),
+    ])
+}
+
+fn transaction_from(rrn: String, f: &Fields) -> Option<TransactionRecord> {
+    Some(TransactionRecord {
+        rrn,
+        kind: f.text("kind")?,
+        tid: f.text("tid")?,
+        mid: f.text("mid")?,
+        request_key: f.text("request")?,
+        token: f.text("token").unwrap_or_default(),
+        masked: f.text("masked").unwrap_or_default(),
+        route: f.text("route")?,
+        amount: f.number("amount")?,
+        code: f.text("code")?,
+        auth_code: f.text("auth_code").unwrap_or_default(),
+        state: f.text("state")?,
+        batch: f.number("batch")?,
+        refunded: f.number("refunded")?,
+        original: f.text("original").unwrap_or_default(),
+        certification: f.flag("certification"),
+        payer_account: f.number("payer_account")?,
+        merchant_account: f.number("merchant_account")?,
+        pending_transfer: f.number("pending_transfer")?,
+        discount: f.number("discount").unwrap_or(0),
+        points: f.number("points").unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_record_reads_back_as_written() {
+        let records = vec![
+            Record::Merchant(MerchantRecord {
+                mid: "100000000000001".into(),
+                name: "Lucky; Coffee = 100% %3B".into(),
+                stage: "live".into(),
+                account: 101,
+                participant: true,
+            }),
+            Record::Batch(BatchRecord {
+                tid: "T0000001".into(),
+                number: 7,
+                closed: true,
+            }),
+            Record::Answer(
+                "T0000001/000001/1124101010".into(),
+                AnswerRecord {
+                    code: "00".into(),
+                    rrn: "000000000001".into(),
+                    auth_code: "000001".into(),
+                    additional_amounts: String::new(),
+                    icc_hex: "9108".into(),
+                    benefits: "PROG=DBCOFFEE;DISC=000000000500".into(),
+                },
+            ),
+        ];
+        for record in records {
+            let row = record.row();
+            let back = Record::from_row(row.table, &row.key, &row.body).unwrap();
+            assert_eq!(record, back);
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! The TCP server (mini-redis style) and the wiring of `posbridge serve`.
+//!
+//! A [`Listener`] accepts with bounded back-off while a semaphore caps the
+//! open connections (`connections_max`); each connection gets a handler
+//! that reads frames with `decode_frame`, processes requests concurrently
+//! (pipelining) and writes each response as it completes through one writer
+//! task. Shutdown: stop accepting, finish in-flight requests, exit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use iso8583::{FRAME_HEADER_LEN, decode_frame, frame_header};
+use store::{EngineKind, Store, Writer, WriterConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::http_server::{HttpState, base_router};
+use crate::metrics::Metrics;
+use crate::seed::{HostKeys, SANDBOX_SETTING, sandbox_seed};
+use crate::service::{FrameOutcome, Host, HostConfig, NETWORK_TIMEOUT_DEFAULT, SimulatedNetwork};
+use crate::state::HostState;
+
+/// Most connections open at once.
+pub const CONNECTIONS_MAX_DEFAULT: usize = 1_024;
+/// Idle time after which a connection is closed.
+pub const IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(120);
+/// Longest pause between failed accepts.
+pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Most requests in flight on one connection (reading pauses beyond).
+pub const IN_FLIGHT_PER_CONNECTION_MAX: usize = 64;
+/// Responses queued for one connection's writer.
+pub const RESPONSE_QUEUE_MAX: usize = 64;
+/// Bytes read from a socket at a time.
+const READ_CHUNK_BYTES: usize = 4_096;
+
+/// How `posbridge serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Database URL (`sqlite:PATH`, a path, or `postgres://…`).
+    pub database_url: String,
+    /// Seed the sandbox into a fresh database (and accept sandbox data).
+    pub sandbox: bool,
+    /// ISO 8583 listen address.
+    pub iso_listen: String,
+    /// HTTP listen address.
+    pub http_listen: String,
+    /// Most connections open at once.
+    pub connections_max: usize,
+    /// Idle timeout of a connection.
+    pub idle_timeout: Duration,
+    /// Time the host waits for the card network.
+    pub network_timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            database_url: "sqlite:posbridge.db".to_owned(),
+            sandbox: false,
+            iso_listen: "127.0.0.1:8583".to_owned(),
+            http_listen: "127.0.0.1:8080".to_owned(),
+            connections_max: CONNECTIONS_MAX_DEFAULT,
+            idle_timeout: IDLE_TIMEOUT_DEFAULT,
+            network_timeout: NETWORK_TIMEOUT_DEFAULT,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Storage.
+    #[error("storage: {0}")]
+    Store(#[from] store::StoreError),
+    /// Sockets.
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+    /// Keys or seeding.
+    #[error("keys or seeding")]
+    Seed(#[from] crate::seed::SeedError),
+    /// The database and `--sandbox` disagree.
+    #[error("{0}")]
+    Refused(&'static str),
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// The ISO 8583 address bound.
+    pub iso_addr: SocketAddr,
+    /// The HTTP address bound.
+    pub http_addr: SocketAddr,
+    /// The host service.
+    pub host: Arc<Host>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    writer: Option<Writer>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests and stops the writer.
+    ///
+    /// # Errors
+    /// When the writer thread failed.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        self.shutdown_and(|_| ()).await
+    }
+
+    /// As [`Running::shutdown`], then runs `inspect` on the store on a
+    /// blocking thread (the synchronous database clients must not run or be
+    /// dropped inside the async runtime).
+    ///
+    /// # Errors
+    /// When the writer thread failed.
+    pub async fn shutdown_and<T: Send + 'static>(
+        mut self,
+        inspect: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> Result<T, ServeError> {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+        let writer = self.writer.take();
+        drop(self.host);
+        let Some(writer) = writer else {
+            return Err(ServeError::Refused("the writer is already stopped"));
+        };
+        tokio::task::spawn_blocking(move || {
+            let mut store = writer.stop()?;
+            Ok(inspect(&mut store))
+        })
+        .await
+        .map_err(|_| ServeError::Refused("writer thread failed"))?
+    }
+}
+
+/// Opens (and if asked seeds) the database, starts the writer, binds both
+/// listeners and starts serving.
+///
+/// # Errors
+/// [`ServeError`] for storage, seeding, binding, or a database whose
+/// sandbox state disagrees with `config.sandbox`.
+pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
+    // Sandbox keys only with --sandbox; a production host brings its own.
+    let keys = if config.sandbox {
+        HostKeys::sandbox()?
+    } else {
+        HostKeys::from_env()?
+    };
+    let url = config.database_url.clone();
+    let sandbox = config.sandbox;
+    let seed_keys = keys.clone();
+    let (store, state) = tokio::task::spawn_blocking(move || open_store(&url, sandbox, &seed_keys))
+        .await
+        .map_err(|_| ServeError::Refused("opening the database failed"))??;
+    let storage = match store.kind() {
+        EngineKind::Sqlite => "sqlite",
+        EngineKind::Postgres => "postgres",
+    };
+    let writer = Writer::start(store, WriterConfig::default())?;
+    let metrics = Arc::new(Metrics::default());
+    let host = Arc::new(Host::new(
+        state,
+        writer.handle(),
+        HostConfig {
+            keys,
+            bins: domain::sandbox::bin_table(),
+            network: Arc::new(SimulatedNetwork),
+            network_timeout: config.network_timeout,
+            program: Some(domain::sandbox::program()),
+        },
+        Arc::clone(&metrics),
+    ));
+    let iso = TcpListener::bind(&config.iso_listen).await?;
+    let http = TcpListener::bind(&config.http_listen).await?;
+    let (shutdown, receiver) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let listener = Listener {
+        listener: iso,
+        host: Arc::clone(&host),
+        limit: Arc::new(Semaphore::new(config.connections_max.max(1))),
+        idle_timeout: config.idle_timeout,
+        shutdown: receiver.clone(),
+    };
+    let iso_addr = listener.listener.local_addr()?;
+    let http_addr = http.local_addr()?;
+    tasks.spawn(listener.run());
+    let router = base_router(HttpState { metrics, storage });
+    let mut http_shutdown = receiver;
+    tasks.spawn(async move {
+        let stop = async move {
+            let _ = http_shutdown.wait_for(|stop| *stop).await;
+        };
+        if let Err(error) = axum::serve(http, router).with_graceful_shutdown(stop).await {
+            eprintln!("posbridge serve: http: {error}");
+        }
+    });
+    Ok(Running {
+        iso_addr,
+        http_addr,
+        host,
+        shutdown,
+        tasks,
+        writer: Some(writer),
+    })
+}
+
+fn open_store(url: &str, sandbox: bool, keys: &HostKeys) -> Result<(Store, HostState), ServeError> {
+    let mut store = Store::open(url)?;
+    let mut state = HostState::load(&mut store)?;
+    let has_sandbox = state.settings.contains_key(SANDBOX_SETTING);
+    if sandbox && !state.is_empty() && !has_sandbox {
+        return Err(ServeError::Refused(
+            "refusing to seed sandbox data into a non-empty database",
+        ));
+    }
+    if !sandbox && has_sandbox {
+        return Err(ServeError::Refused(
+            "the database holds sandbox data: start with --sandbox",
+        ));
+    }
+    if sandbox && state.is_empty() {
+        if !store.accounts()?.is_empty() {
+            return Err(ServeError::Refused(
+                "refusing to seed sandbox data into a non-empty database",
+            ));
+        }
+        store.write(sandbox_seed(keys)?, 0)?;
+        state = HostState::load(&mut store)?;
+    }
+    Ok((store, state))
+}
+
+/// Accepts connections.
+struct Listener {
+    listener: TcpListener,
+    host: Arc<Host>,
+    limit: Arc<Semaphore>,
+    idle_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Listener {
+    async fn run(self) {
+        let mut shutdown = self.shutdown.clone();
+        let mut connections = JoinSet::new();
+        loop {
+            let Ok(permit) = Arc::clone(&self.limit).acquire_owned().await else {
+                break;
+            };
+            let accepted = tokio::select! {
+                accepted = self.accept() => accepted,
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            };
+            let socket = match accepted {
+                Some(socket) => socket,
+                None => break,
+            };
+            let handler = Handler {
+                host: Arc::clone(&self.host),
+                idle_timeout: self.idle_timeout,
+                shutdown: self.shutdown.clone(),
+            };
+            connections.spawn(async move {
+                handler.run(socket).await;
+                drop(permit);
+            });
+            while connections.try_join_next().is_some() {}
+        }
+        // Finish the in-flight requests of every connection.
+        while connections.join_next().await.is_some() {}
+    }
+
+    /// Accepts with bounded back-off on errors (e.g. too many open files).
+    async fn accept(&self) -> Option<TcpStream> {
+        let mut backoff = Duration::from_millis(1);
+        loop {
+            match self.listener.accept().await {
+                Ok((socket, _)) => return Some(socket),
+                Err(error) => {
+                    eprintln!("posbridge serve: accept: {error}");
+                    self.host.metrics().event("accept_failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                }
+            }
+        }
+    }
+}
+
+/// Serves one connection.
+struct Handler {
+    host: Arc<Host>,
+    idle_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Handler {
+    async fn run(mut self, socket: TcpStream) {
+        let metrics = Arc::clone(self.host.metrics());
+        metrics.connections(1);
+        let (mut reader, mut writer) = socket.into_split();
+        let (responses, mut queue) = mpsc::channel::<Vec<u8>>(RESPONSE_QUEUE_MAX);
+        let writing = tokio::spawn(async move {
+            while let Some(frame) = queue.recv().await {
+                if writer.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+            let _ = writer.shutdown().await;
+        });
+        let mut in_flight = JoinSet::new();
+        let mut buffer = Vec::with_capacity(READ_CHUNK_BYTES);
+        let reason = self
+            .read_frames(&mut reader, &mut buffer, &responses, &mut in_flight)
+            .await;
+        if reason != "shutdown" && reason != "closed by peer" {
+            metrics.event(reason);
+        }
+        while in_flight.join_next().await.is_some() {}
+        drop(responses);
+        let _ = writing.await;
+        metrics.connections(-1);
+    }
+
+    async fn read_frames(
+        &mut self,
+        reader: &mut tokio::net::tcp::OwnedReadHalf,
+        buffer: &mut Vec<u8>,
+        responses: &mpsc::Sender<Vec<u8>>,
+        in_flight: &mut JoinSet<()>,
+    ) -> &'static str {
+        let mut chunk = [0u8; READ_CHUNK_BYTES];
+        loop {
+            loop {
+                let frame = match decode_frame(buffer) {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => break,
+                    Err(_) => return "frame_too_long",
+                };
+                if closes_connection(frame.body) {
+                    return "frame_unreadable";
+                }
+                let body = frame.body.to_vec();
+                let consumed = frame.consumed;
+                buffer.drain(..consumed);
+                while in_flight.len() >= IN_FLIGHT_PER_CONNECTION_MAX {
+                    in_flight.join_next().await;
+                }
+                let host = Arc::clone(&self.host);
+                let responses = responses.clone();
+                in_flight.spawn(async move {
+                    let started = Instant::now();
+                    let outcome = host.handle_frame(&body).await;
+                    host.metrics().latency(started.elapsed());
+                    match outcome {
+                        FrameOutcome::Respond(message) => {
+                            let Ok(header) = frame_header(message.len()) else {
+                                return;
+                            };
+                            let mut framed = Vec::with_capacity(FRAME_HEADER_LEN + message.len());
+                            framed.extend_from_slice(&header);
+                            framed.extend_from_slice(&message);
+                            let _ = responses.send(framed).await;
+                        }
+                        FrameOutcome::Close(reason) => {
+                            eprintln!("posbridge serve: unanswered request: {reason}");
+                            host.metrics().event("unanswered");
+                        }
+                    }
+                });
+            }
+            while in_flight.try_join_next().is_some() {}
+            let read = tokio::select! {
+                read = tokio::time::timeout(self.idle_timeout, reader.read(&mut chunk)) => read,
+                _ = self.shutdown.wait_for(|stop| *stop) => return "shutdown",
+            };
+            match read {
+                Err(_) => return "idle_timeout",
+                Ok(Err(_)) => return "read_failed",
+                Ok(Ok(0)) => return "closed by peer",
+                Ok(Ok(n)) => buffer.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            }
+        }
+    }
+}
+
+/// Whether a frame cannot be answered at all (its MTI, DE 11 or DE 41
+/// cannot be read): the connection is closed.
+fn closes_connection(body: &[u8]) -> bool {
+    if iso8583::Message::decode(&iso8583::ISO87, body).is_ok() {
+        return false;
+    }
+    let salvaged = iso8583::salvage(&iso8583::ISO87, body);
+    salvaged.disposition() != iso8583::Disposition::FormatError
+        || !salvaged.mti.is_some_and(|mti| mti.is_request())
+}

@@ -1,0 +1,570 @@
+//! The host service: one frame in, one response out. Decodes, checks the
+//! MAC, PIN and ARQC (keys never leave `cardsec`), asks the network for
+//! off-us cards, then decides under the state lock and answers only after
+//! the store has durably committed the decision.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin as BoxPin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use cardsec::dukpt::{KeyVariant, TransactionKeyCache, variant_key};
+use cardsec::emv::{CardData, TransactionData, authorize_cvn18};
+use cardsec::mac::{Padding, retail_mac, verify_retail_mac};
+use cardsec::{Ksn, Pan, TdesKey, luhn_valid, pinverify};
+use domain::issuing::{CryptogramCheck, PinCheck};
+use domain::network::{NetworkAnswer, simulated_answer};
+use domain::routing::{BinTable, Route};
+use domain::{AmountMinor, BusinessDate, ResponseCode, YearMonth};
+use iso8583::tlv::{Tag, TlvIter, TlvWriter};
+use iso8583::{Disposition, ISO87, Message, MessageBuilder, de, salvage};
+use store::{WriteOp, WriteOutcome, WriterHandle};
+use tokio::sync::Mutex;
+
+use crate::authorize::{CardFacts, Decision, decide, plain};
+use crate::metrics::Metrics;
+use crate::records::{CardRecord, TerminalRecord};
+use crate::request::Request;
+use crate::seed::{HostKeys, PVKI};
+use crate::state::{HostState, answer_key};
+use crate::wire::RequestKind;
+
+/// Default time the host waits for the card network.
+pub const NETWORK_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
+
+/// A future answer of the card network.
+pub type NetworkFuture = BoxPin<Box<dyn Future<Output = NetworkAnswer> + Send>>;
+
+/// The link to the card network for off-us cards.
+pub trait NetworkConnector: Send + Sync {
+    /// Asks the network to authorize `amount` (the masked PAN identifies the
+    /// card in logs only).
+    fn authorize(&self, amount: AmountMinor, masked_pan: &str) -> NetworkFuture;
+}
+
+/// The built-in network simulator (`domain::network::simulated_answer`): a
+/// `NoAnswer` never resolves, so the host's timeout applies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimulatedNetwork;
+
+impl NetworkConnector for SimulatedNetwork {
+    fn authorize(&self, amount: AmountMinor, _masked_pan: &str) -> NetworkFuture {
+        let answer = simulated_answer(amount);
+        Box::pin(async move {
+            match answer {
+                NetworkAnswer::NoAnswer => std::future::pending().await,
+                answer => answer,
+            }
+        })
+    }
+}
+
+/// What the connection does with a frame.
+#[derive(Debug)]
+pub enum FrameOutcome {
+    /// Send this response (the message, without the length header).
+    Respond(Vec<u8>),
+    /// Close the connection.
+    Close(&'static str),
+}
+
+/// How the host service is set up.
+pub struct HostConfig {
+    /// Keys.
+    pub keys: HostKeys,
+    /// BIN routing table.
+    pub bins: BinTable,
+    /// The card network.
+    pub network: Arc<dyn NetworkConnector>,
+    /// How long to wait for the network before answering `91`.
+    pub network_timeout: Duration,
+    /// The co-brand program's rules (DE 63 benefits), if any.
+    pub program: Option<domain::benefits::ProgramRules>,
+}
+
+/// The host service shared by every connection.
+pub struct Host {
+    state: Mutex<HostState>,
+    writer: WriterHandle,
+    config: HostConfig,
+    key_caches: std::sync::Mutex<HashMap<String, TransactionKeyCache>>,
+    metrics: Arc<Metrics>,
+    /// RRNs of responses that change nothing (0810, 30, 58, 63): `9` and 11
+    /// digits counted from the start time, apart from the recorded RRNs
+    /// (counted from 1).
+    unrecorded_rrn: std::sync::atomic::AtomicU64,
+}
+
+/// First digit of the RRNs of responses that are not recorded.
+const UNRECORDED_RRN_BASE: u64 = 900_000_000_000;
+/// Range of the counter after the first digit.
+const UNRECORDED_RRN_SPAN: u64 = 100_000_000_000;
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").finish_non_exhaustive()
+    }
+}
+
+fn now_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+}
+
+/// The current month in the platform's time zone.
+fn this_month() -> Option<YearMonth> {
+    let local = now_s() + domain::sandbox::TIME_ZONE_OFFSET_S;
+    BusinessDate::from_days_since_epoch(local.div_euclid(86_400))?.year_month()
+}
+
+impl Host {
+    /// A host over a loaded state and the store's writer.
+    pub fn new(
+        state: HostState,
+        writer: WriterHandle,
+        config: HostConfig,
+        metrics: Arc<Metrics>,
+    ) -> Host {
+        Host {
+            state: Mutex::new(state),
+            writer,
+            config,
+            key_caches: std::sync::Mutex::new(HashMap::new()),
+            // Milliseconds since the epoch: a restart continues past the
+            // numbers used before it (at most one per millisecond).
+            unrecorded_rrn: std::sync::atomic::AtomicU64::new(
+                u64::try_from(now_s()).unwrap_or(0).saturating_mul(1_000),
+            ),
+            metrics,
+        }
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Handles one frame body.
+    pub async fn handle_frame(&self, body: &[u8]) -> FrameOutcome {
+        let message = match Message::decode(&ISO87, body) {
+            Ok(message) => message,
+            Err(_) => return self.malformed(body),
+        };
+        let request = match Request::parse(&message) {
+            Ok(Some(request)) => request,
+            Ok(None) => return self.unserved(&message).await,
+            Err(_) => return self.respond(&message, &plain(ResponseCode::FormatError), None),
+        };
+        let terminal = self.state.lock().await.terminals.get(&request.tid).cloned();
+        let Some(terminal) = terminal.filter(|t| t.active) else {
+            return self.respond(&message, &plain(ResponseCode::NotPermittedToTerminal), None);
+        };
+        let ksn = request.ksn.as_deref().and_then(|k| Ksn::from_hex(k).ok());
+        if request.ksn.is_some() && ksn.is_none() {
+            return self.respond(&message, &plain(ResponseCode::FormatError), None);
+        }
+        if (terminal.mac_required || request.has_mac)
+            && !self.mac_verifies(&message, &terminal, ksn.as_ref())
+        {
+            return self.respond(&message, &plain(ResponseCode::SecurityViolation), None);
+        }
+        let response_key = if terminal.mac_required {
+            ksn.as_ref()
+        } else {
+            None
+        };
+        let mac_key =
+            response_key.and_then(|k| self.working_key(&terminal, k, KeyVariant::MacResponse));
+        if matches!(
+            request.kind,
+            RequestKind::SignOn | RequestKind::SignOff | RequestKind::Echo
+        ) {
+            return self.respond(&message, &plain(ResponseCode::Approved), mac_key.as_ref());
+        }
+        let facts = self.card_facts(&request, &terminal, ksn.as_ref()).await;
+        let decision = self.commit(&request, facts.as_ref()).await;
+        self.respond(&message, &decision, mac_key.as_ref())
+    }
+
+    /// A request of a kind the host does not serve: `12`, unless its MAC
+    /// fails (`63`) or its terminal is unknown (`58`).
+    async fn unserved(&self, message: &Message<'_>) -> FrameOutcome {
+        let tid = message.terminal_id().unwrap_or_default();
+        let terminal = self.state.lock().await.terminals.get(tid).cloned();
+        let Some(terminal) = terminal.filter(|t| t.active) else {
+            return self.respond(message, &plain(ResponseCode::NotPermittedToTerminal), None);
+        };
+        let ksn = message.text(de::KSN).and_then(|k| Ksn::from_hex(k).ok());
+        let code = if (terminal.mac_required || message.has(de::MAC))
+            && !self.mac_verifies(message, &terminal, ksn.as_ref())
+        {
+            ResponseCode::SecurityViolation
+        } else {
+            ResponseCode::InvalidTransaction
+        };
+        self.respond(message, &plain(code), None)
+    }
+
+    fn malformed(&self, body: &[u8]) -> FrameOutcome {
+        let salvaged = salvage(&ISO87, body);
+        let (Disposition::FormatError, Some(mti), Some(stan), Some(tid)) = (
+            salvaged.disposition(),
+            salvaged.mti,
+            salvaged.stan,
+            salvaged.terminal_id,
+        ) else {
+            return FrameOutcome::Close("unreadable message");
+        };
+        if !mti.is_request() {
+            return FrameOutcome::Close("not a request");
+        }
+        let mut builder = MessageBuilder::new(&ISO87, mti.response());
+        let tid = String::from_utf8_lossy(&tid).into_owned();
+        let built = builder
+            .set_number(de::STAN, u64::from(stan))
+            .and_then(|b| b.set_text(de::TERMINAL_ID, &tid))
+            .and_then(|b| b.set_text(de::RESPONSE_CODE, ResponseCode::FormatError.as_str()));
+        if built.is_err() {
+            return FrameOutcome::Close("unanswerable message");
+        }
+        self.metrics
+            .response(mti.as_str(), ResponseCode::FormatError.as_str());
+        encode(&builder)
+    }
+
+    fn working_key(
+        &self,
+        terminal: &TerminalRecord,
+        ksn: &Ksn,
+        variant: KeyVariant,
+    ) -> Option<TdesKey> {
+        let mut caches = self.key_caches.lock().ok()?;
+        let cache = match caches.entry(terminal.tid.clone()) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let initial = Ksn::from_hex(&terminal.initial_ksn).ok()?;
+                entry.insert(TransactionKeyCache::new(&self.config.keys.bdk, &initial).ok()?)
+            }
+        };
+        let key = cache.transaction_key(ksn).ok()?;
+        Some(variant_key(&key, variant))
+    }
+
+    fn mac_verifies(
+        &self,
+        message: &Message<'_>,
+        terminal: &TerminalRecord,
+        ksn: Option<&Ksn>,
+    ) -> bool {
+        let (Some(ksn), Some(input), Some(mac)) =
+            (ksn, message.mac_input(), message.field(de::MAC))
+        else {
+            return false;
+        };
+        let Some(key) = self.working_key(terminal, ksn, KeyVariant::MacRequest) else {
+            return false;
+        };
+        verify_retail_mac(&key, input, Padding::Method1, mac.as_bytes()).unwrap_or(false)
+    }
+
+    async fn card_facts(
+        &self,
+        request: &Request,
+        terminal: &TerminalRecord,
+        ksn: Option<&Ksn>,
+    ) -> Option<CardFacts> {
+        let pan = request.pan.as_ref()?;
+        let token = self.config.keys.vault.token(pan).to_string();
+        let route = luhn_valid(pan.expose_digits())
+            .then(|| self.config.bins.route(pan.expose_digits()).cloned())
+            .flatten();
+        let mut facts = CardFacts {
+            route,
+            token,
+            masked: pan.masked(),
+            pin: PinCheck::NotPresent,
+            cryptogram: CryptogramCheck::NotPresent,
+            network: None,
+        };
+        let arpc = match &facts.route {
+            Some(Route::OnUs { .. }) => {
+                let card = self.state.lock().await.cards.get(&facts.token).cloned();
+                match card {
+                    Some(card) => {
+                        self.issuer_checks(request, terminal, ksn, pan, &card, &mut facts)
+                    }
+                    None => None,
+                }
+            }
+            Some(Route::Network { .. }) => {
+                self.ask_network(request, &mut facts).await;
+                None
+            }
+            None => None,
+        };
+        let _ = arpc;
+        Some(facts)
+    }
+
+    fn issuer_checks(
+        &self,
+        request: &Request,
+        terminal: &TerminalRecord,
+        ksn: Option<&Ksn>,
+        pan: &Pan,
+        card: &CardRecord,
+        facts: &mut CardFacts,
+    ) -> Option<()> {
+        if let (Some(block), Some(ksn)) = (&request.pin_block, ksn) {
+            let verified = self
+                .working_key(terminal, ksn, KeyVariant::Pin)
+                .and_then(|key| {
+                    pinverify::verify_pin_pvv_iso0(
+                        block,
+                        pan,
+                        &key,
+                        &self.config.keys.pvk,
+                        PVKI,
+                        &card.pvv,
+                    )
+                    .ok()
+                })
+                .unwrap_or(false);
+            facts.pin = if verified {
+                PinCheck::Correct
+            } else {
+                PinCheck::Incorrect
+            };
+        }
+        let chip = request.entry.is_some_and(|e| e.requires_icc());
+        if chip && card.chip {
+            facts.cryptogram = match request.icc.as_deref().and_then(|icc| self.arqc(icc, pan)) {
+                Some(true) => CryptogramCheck::Valid,
+                _ => CryptogramCheck::Invalid,
+            };
+        }
+        Some(())
+    }
+
+    /// Verifies the CVN 18 ARQC; `None` when the ICC data lacks a tag.
+    fn arqc(&self, icc: &[u8], pan: &Pan) -> Option<bool> {
+        let (data, arqc, atc) = transaction_data(icc)?;
+        let input = data
+            .cryptogram_input(cardsec::emv::CryptogramVersion::Cvn18)
+            .ok()?;
+        let card = CardData { pan, psn: 0, atc };
+        let outcome = authorize_cvn18(&self.config.keys.imk, &card, &input, &arqc, [0; 4]).ok()?;
+        Some(outcome.arqc_valid)
+    }
+
+    /// Tag 91 (ARPC ‖ CSU) for a chip response, as hex.
+    fn issuer_authentication(&self, icc: &[u8], pan: &Pan) -> Option<String> {
+        let (data, arqc, atc) = transaction_data(icc)?;
+        let input = data
+            .cryptogram_input(cardsec::emv::CryptogramVersion::Cvn18)
+            .ok()?;
+        let card = CardData { pan, psn: 0, atc };
+        let outcome = authorize_cvn18(&self.config.keys.imk, &card, &input, &arqc, [0; 4]).ok()?;
+        let mut value = outcome.arpc.to_vec();
+        value.extend_from_slice(&[0; 4]);
+        let mut buffer = [0u8; 32];
+        let mut writer = TlvWriter::new(&mut buffer);
+        writer.put(Tag::from_u32(0x91)?, &value).ok()?;
+        Some(hex(writer.as_bytes()))
+    }
+
+    async fn ask_network(&self, request: &Request, facts: &mut CardFacts) {
+        if !matches!(
+            request.kind,
+            RequestKind::Sale | RequestKind::PreAuthorization
+        ) {
+            return;
+        }
+        let key = answer_key(&request.tid, request.stan, request.transmission);
+        if self.state.lock().await.answers.contains_key(&key) {
+            return;
+        }
+        let call = self.config.network.authorize(request.amount, &facts.masked);
+        facts.network = Some(
+            match tokio::time::timeout(self.config.network_timeout, call).await {
+                Ok(NetworkAnswer::Answer(code)) => code,
+                Ok(NetworkAnswer::NoAnswer) | Err(_) => ResponseCode::IssuerInoperative,
+            },
+        );
+    }
+
+    /// Decides under the state lock and commits; `96` when the store fails.
+    async fn commit(&self, request: &Request, facts: Option<&CardFacts>) -> Decision {
+        let Some(today) = this_month() else {
+            return plain(ResponseCode::SystemMalfunction);
+        };
+        let mut state = self.state.lock().await;
+        let mut decision = decide(&state, request, facts, today, self.config.program.as_ref());
+        if decision.records.is_empty() {
+            return decision;
+        }
+        if decision.answer.code == ResponseCode::Approved.as_str() {
+            if let (Some(icc), Some(pan), Some(f)) = (&request.icc, &request.pan, facts) {
+                if f.cryptogram == CryptogramCheck::Valid {
+                    decision.answer.icc_hex =
+                        self.issuer_authentication(icc, pan).unwrap_or_default();
+                    decision
+                        .records
+                        .retain(|r| !matches!(r, crate::records::Record::Answer(..)));
+                    let key = answer_key(&request.tid, request.stan, request.transmission);
+                    decision
+                        .records
+                        .push(crate::records::Record::Answer(key, decision.answer.clone()));
+                }
+            }
+        }
+        let mut ops = Vec::new();
+        if !decision.transfers.is_empty() {
+            ops.push(WriteOp::CreateTransfers(decision.transfers.clone()));
+        }
+        ops.push(WriteOp::HostRows(
+            decision.records.iter().map(|r| r.row()).collect(),
+        ));
+        let committed = match self.writer.submit_async(ops).await {
+            Ok(ticket) => ticket.recv().await,
+            Err(error) => Err(error),
+        };
+        match committed {
+            Ok(outcomes) if outcomes.last() == Some(&WriteOutcome::HostRows(true)) => {
+                for record in std::mem::take(&mut decision.records) {
+                    state.apply(record);
+                }
+                decision
+            }
+            Ok(_) => {
+                self.metrics.event("ledger_rejected");
+                plain(ResponseCode::SystemMalfunction)
+            }
+            Err(_) => {
+                self.metrics.event("store_failed");
+                plain(ResponseCode::SystemMalfunction)
+            }
+        }
+    }
+
+    fn respond(
+        &self,
+        request: &Message<'_>,
+        decision: &Decision,
+        mac_key: Option<&TdesKey>,
+    ) -> FrameOutcome {
+        const ECHO: [usize; 15] = [3, 4, 7, 11, 12, 13, 22, 25, 41, 42, 49, 60, 62, 70, 90];
+        let built = MessageBuilder::response_to(request, &ECHO).and_then(|mut builder| {
+            fill(&mut builder, decision)?;
+            if decision.answer.rrn.is_empty() {
+                let counter = self
+                    .unrecorded_rrn
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let rrn = UNRECORDED_RRN_BASE + counter % UNRECORDED_RRN_SPAN;
+                builder.set_text(de::RRN, &format!("{rrn:012}"))?;
+            }
+            if let Some(key) = mac_key {
+                builder.set(de::MAC, &[0; 8])?;
+                let mut buffer = [0u8; iso8583::MESSAGE_LEN_MAX];
+                let input = builder.mac_input(&mut buffer)?;
+                if let Ok(mac) = retail_mac(key, input, Padding::Method1) {
+                    builder.set(de::MAC, &mac)?;
+                }
+            }
+            Ok(builder)
+        });
+        self.metrics
+            .response(request.mti().as_str(), &decision.answer.code);
+        match built {
+            Ok(builder) => encode(&builder),
+            Err(_) => FrameOutcome::Close("response could not be built"),
+        }
+    }
+}
+
+fn fill(builder: &mut MessageBuilder, decision: &Decision) -> Result<(), iso8583::Error> {
+    let answer = &decision.answer;
+    if !answer.rrn.is_empty() {
+        builder.set_text(de::RRN, &answer.rrn)?;
+    }
+    if !answer.auth_code.is_empty() {
+        builder.set_text(de::AUTHORIZATION_CODE, &answer.auth_code)?;
+    }
+    builder.set_text(de::RESPONSE_CODE, &answer.code)?;
+    if !answer.benefits.is_empty() {
+        builder.set_text(de::BENEFITS, &answer.benefits)?;
+    }
+    if !answer.additional_amounts.is_empty() {
+        builder.set_text(de::ADDITIONAL_AMOUNTS, &answer.additional_amounts)?;
+    }
+    if let Some(icc) = unhex(&answer.icc_hex).filter(|b| !b.is_empty()) {
+        builder.set(de::ICC_DATA, &icc)?;
+    }
+    if let Some(totals) = decision.host_totals {
+        builder.set_number(de::CREDITS_NUMBER, totals.credit_count)?;
+        builder.set_number(de::DEBITS_NUMBER, totals.debit_count)?;
+        builder.set_number(
+            de::CREDITS_AMOUNT,
+            u64::try_from(totals.credit_amount.0).unwrap_or(0),
+        )?;
+        builder.set_number(
+            de::DEBITS_AMOUNT,
+            u64::try_from(totals.debit_amount.0).unwrap_or(0),
+        )?;
+    }
+    Ok(())
+}
+
+fn encode(builder: &MessageBuilder) -> FrameOutcome {
+    let mut buffer = vec![0u8; iso8583::MESSAGE_LEN_MAX];
+    match builder.encode(&mut buffer) {
+        Ok(len) => {
+            buffer.truncate(len);
+            FrameOutcome::Respond(buffer)
+        }
+        Err(_) => FrameOutcome::Close("response could not be encoded"),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Reads the CVN 18 inputs from DE 55: the data, the ARQC (9F26), the ATC.
+fn transaction_data(icc: &[u8]) -> Option<(TransactionData, [u8; 8], [u8; 2])> {
+    let mut tags: HashMap<Vec<u8>, &[u8]> = HashMap::new();
+    for tlv in TlvIter::new(icc) {
+        let tlv = tlv.ok()?;
+        tags.insert(tlv.tag.as_bytes().to_vec(), tlv.value);
+    }
+    fn get<const N: usize>(tags: &HashMap<Vec<u8>, &[u8]>, tag: &[u8]) -> Option<[u8; N]> {
+        tags.get(tag)?.get(..N)?.try_into().ok()
+    }
+    let atc = get::<2>(&tags, &[0x9F, 0x36])?;
+    let data = TransactionData {
+        amount: get(&tags, &[0x9F, 0x02])?,
+        amount_other: get(&tags, &[0x9F, 0x03])?,
+        terminal_country: get(&tags, &[0x9F, 0x1A])?,
+        tvr: get(&tags, &[0x95])?,
+        currency: get(&tags, &[0x5F, 0x2A])?,
+        date: get(&tags, &[0x9A])?,
+        transaction_type: get::<1>(&tags, &[0x9C])?[0],
+        unpredictable_number: get(&tags, &[0x9F, 0x37])?,
+        aip: get(&tags, &[0x82])?,
+        atc,
+        iad: tags.get([0x9F, 0x10].as_slice())?.to_vec(),
+    };
+    Some((data, get(&tags, &[0x9F, 0x26])?, atc))
+}
