@@ -9,8 +9,8 @@ mod demo;
 mod exit;
 mod iso8583_cmd;
 mod ledger_cmd;
-mod terminal_cmd;
 mod serve;
+mod terminal_cmd;
 
 use clap::{Parser, Subcommand};
 

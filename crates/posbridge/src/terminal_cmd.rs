@@ -294,19 +294,30 @@ fn operation(terminal: &mut Terminal, command: Command) -> anyhow::Result<Outcom
 }
 
 /// A card, how it is read and the PIN typed.
-struct Presented {
+pub(crate) struct Presented {
     card: Card,
     entry: EntryMode,
     pin: Option<Pin>,
 }
 
 impl Presented {
-    fn read(&self) -> CardRead<'_> {
+    pub(crate) fn read(&self) -> CardRead<'_> {
         CardRead {
             card: &self.card,
             entry: self.entry,
             pin: self.pin.as_ref(),
         }
+    }
+
+    /// A sandbox card by name, read with `entry`, with the PIN typed if any.
+    pub(crate) fn sandbox(name: &str, entry: &str, pin: Option<&str>) -> anyhow::Result<Presented> {
+        Presented::resolve(&CardArgs {
+            card: Some(name.to_owned()),
+            pan: None,
+            expiry: None,
+            entry: Some(entry.to_owned()),
+            pin: pin.map(str::to_owned),
+        })
     }
 
     fn resolve(args: &CardArgs) -> anyhow::Result<Presented> {
@@ -433,7 +444,7 @@ fn init(args: &Args, init: &InitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn sandbox_terminal(tid: &str) -> anyhow::Result<(TerminalState, InitialKey)> {
+pub(crate) fn sandbox_terminal(tid: &str) -> anyhow::Result<(TerminalState, InitialKey)> {
     let terminals = sandbox::terminals();
     let found = terminals.iter().find(|t| t.tid == tid).ok_or_else(|| {
         let tids: Vec<&str> = terminals.iter().map(|t| t.tid).collect();
@@ -507,7 +518,7 @@ fn status(state: &TerminalState, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn render(outcome: &Outcome) -> String {
+pub(crate) fn render(outcome: &Outcome) -> String {
     if let Some(receipt) = &outcome.receipt {
         let mut text = receipt.render();
         if let Some(balance) = outcome.available_balance_minor {
