@@ -3,4 +3,5 @@
 //! crate translates between the wire and the domain, in one place each.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod wire;

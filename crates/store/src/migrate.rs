@@ -1,8 +1,10 @@
 //! The shared migrations and their per-engine placeholder substitution.
 
 /// Every migration: version, name, SQL with placeholders.
-pub(crate) const MIGRATIONS: &[(u32, &str, &str)] =
-    &[(1, "ledger", include_str!("../migrations/0001_ledger.sql"))];
+pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
+    (3, "api", include_str!("../migrations/0003_api.sql")),
+];
 
 /// The few type differences between the engines.
 pub(crate) struct Dialect {

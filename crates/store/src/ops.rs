@@ -21,6 +21,9 @@ pub enum WriteOp {
         /// The most pending transfers to expire in this operation.
         limit: usize,
     },
+    /// An HTTP API change with its audit event and idempotency record
+    /// (see [`crate::api`]).
+    Api(Box<crate::api::ApiWrite>),
 }
 
 impl WriteOp {
@@ -30,6 +33,7 @@ impl WriteOp {
             Self::CreateAccounts(accounts) => accounts.len(),
             Self::CreateTransfers(transfers) => transfers.len(),
             Self::ExpirePending { limit } => *limit,
+            Self::Api(_) => 1,
         }
     }
 }
@@ -43,4 +47,6 @@ pub enum WriteOutcome {
     Transfers(Vec<CreateTransferResult>),
     /// The pending transfers that expired.
     Expired(Vec<TransferId>),
+    /// The outcome of an API write.
+    Api(crate::api::ApiOutcome),
 }

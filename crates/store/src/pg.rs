@@ -25,6 +25,10 @@ pub(crate) struct Postgres {
 }
 
 impl Postgres {
+    pub(crate) fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
     pub fn connect(url: &str) -> Result<Self> {
         let client = Client::connect(url, NoTls)
             .map_err(|e| StoreError::Database(format!("connect: {e}")))?;
@@ -270,6 +274,7 @@ impl Engine for Postgres {
         copy_transfers(&mut tx, "ledger_transfers", &staged.transfers)?;
         write_pendings(&mut tx, staged)?;
         write_history(&mut tx, &staged.history)?;
+        crate::api::write_pg(&mut tx, &staged.api)?;
         tx.commit()?;
         Ok(())
     }

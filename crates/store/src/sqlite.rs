@@ -36,6 +36,10 @@ pub(crate) struct Sqlite {
 }
 
 impl Sqlite {
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
     pub fn open(path: &str) -> Result<Self> {
         let connection = Connection::open(path)?;
         connection.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
@@ -320,6 +324,7 @@ impl Engine for Sqlite {
         let inserted = write_accounts(&tx, staged, &self.rowids)?;
         write_transfers(&tx, "ledger_transfers", &staged.transfers)?;
         write_pendings_and_history(&tx, staged)?;
+        crate::api::write_sqlite(&tx, &staged.api)?;
         tx.commit()?;
         self.rowids.extend(inserted);
         Ok(())

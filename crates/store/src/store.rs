@@ -112,6 +112,8 @@ impl Store {
         self.load_cache()?;
         let mut now = now.max(self.next_timestamp);
         let (transfers, pendings, due) = self.prefetch(&requests, now)?;
+        let mut api =
+            crate::api::ApiWorking::prefetch(self.engine.as_mut(), requests.iter().flatten())?;
         let cache = self.cache.as_ref().ok_or(StoreError::WriterStopped)?;
         let events = requests.iter().flatten().map(WriteOp::events).sum();
         let mut working = WorkingSet::new(cache, transfers, pendings, due, events);
@@ -122,12 +124,17 @@ impl Store {
             for op in request {
                 // Every event gets its own timestamp, also across requests.
                 let events = op.events().max(1) as u64;
-                request_outcomes.push(apply_op(&mut working, op, now, &mut history));
+                let outcome = match op {
+                    WriteOp::Api(write) => WriteOutcome::Api(api.apply(*write)),
+                    op => apply_op(&mut working, op, now, &mut history),
+                };
+                request_outcomes.push(outcome);
                 now = now.saturating_add(events);
             }
             outcomes.push(request_outcomes);
         }
-        let (staged, touched) = working.stage(history);
+        let (mut staged, touched) = working.stage(history);
+        staged.api = api.into_staged();
         self.engine.write(&staged)?;
         self.commits += 1;
         self.next_timestamp = now;
@@ -173,7 +180,7 @@ impl Store {
             match op {
                 WriteOp::CreateTransfers(batch) => collect_ids(batch, &mut ids, &mut pending_ids),
                 WriteOp::ExpirePending { limit } => due_limit = due_limit.saturating_add(*limit),
-                WriteOp::CreateAccounts(_) => {}
+                WriteOp::CreateAccounts(_) | WriteOp::Api(_) => {}
             }
         }
         let due = if due_limit == 0 {
@@ -313,5 +320,7 @@ fn apply_op(
         WriteOp::ExpirePending { limit } => {
             WriteOutcome::Expired(ledger::expire_pending(working, now, limit))
         }
+        // Applied by `crate::api::ApiWorking` in `execute`.
+        WriteOp::Api(_) => WriteOutcome::Api(crate::api::ApiOutcome::Exists),
     }
 }
