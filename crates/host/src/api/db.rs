@@ -55,6 +55,21 @@ pub(crate) struct ReadPool {
     permits: Arc<Semaphore>,
 }
 
+impl Drop for ReadPool {
+    fn drop(&mut self) {
+        // The synchronous PostgreSQL client blocks on its own runtime when it
+        // closes, which panics inside an async task: close on a plain thread.
+        let idle = self.idle.lock().map(|mut idle| std::mem::take(&mut *idle));
+        if let Ok(idle) = idle {
+            if !idle.is_empty() {
+                let _ = std::thread::Builder::new()
+                    .name("api-read-close".into())
+                    .spawn(move || drop(idle));
+            }
+        }
+    }
+}
+
 impl ReadPool {
     pub fn new(url: String, connections_max: usize) -> Self {
         Self {

@@ -231,7 +231,9 @@ impl PendingWrite {
             audit: Some(audit),
             idempotency,
         };
-        let outcomes = state.write(vec![store::WriteOp::Api(Box::new(write))]).await?;
+        let outcomes = state
+            .write(vec![store::WriteOp::Api(Box::new(write))])
+            .await?;
         match outcomes.first() {
             Some(store::WriteOutcome::Api(ApiOutcome::Applied { .. })) => {
                 let mut response = (status, text).into_response();

@@ -30,7 +30,9 @@ async fn seed(state: &ApiState, change: ApiChange, audit: AuditEntry) -> Result<
         audit: Some(audit),
         idempotency: None,
     };
-    let outcomes = state.write(vec![store::WriteOp::Api(Box::new(write))]).await?;
+    let outcomes = state
+        .write(vec![store::WriteOp::Api(Box::new(write))])
+        .await?;
     match outcomes.first() {
         Some(store::WriteOutcome::Api(ApiOutcome::Applied { .. })) => Ok(true),
         Some(store::WriteOutcome::Api(ApiOutcome::Exists)) => Ok(false),
