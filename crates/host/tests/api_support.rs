@@ -1,6 +1,12 @@
 //! Shared helpers of the API tests (included with `#[path]`; as its own
 //! test binary it holds no tests).
-#![allow(dead_code, unused_macros, missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unused_macros,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a failure while running (storage, network, an
 //! invariant found broken); 2 bad input or bad usage (the message says what).
 
+mod audit_cmd;
 mod bench;
 mod crypto_cmd;
 mod demo;
@@ -35,6 +36,8 @@ enum Command {
     Ledger(ledger_cmd::Args),
     /// Benchmarks.
     Bench(bench::Args),
+    /// Audit log operator commands.
+    Audit(audit_cmd::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Crypto(args) => crypto_cmd::run(args),
         Command::Ledger(args) => ledger_cmd::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Audit(args) => audit_cmd::run(args),
     };
     exit::report(outcome)
 }
