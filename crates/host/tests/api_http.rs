@@ -20,6 +20,8 @@ engines!(
     duplicate_code_is_409,
     health_names_the_engine,
     openapi_documents_every_route,
+    sandbox_keys_open_nothing_outside_the_sandbox,
+    regression_nul_in_text_was_a_500_on_postgres,
 );
 
 /// Per route: method, path, body, and the expected status for each key of
@@ -647,4 +649,47 @@ async fn openapi_documents_every_route(h: Harness) {
             "{method} {path}"
         );
     }
+}
+
+async fn sandbox_keys_open_nothing_outside_the_sandbox(h: Harness) {
+    let (state, production) = h.production();
+    assert!(host::api::seed_sandbox(&state).await.is_err());
+    let reply = h
+        .send_to(&production, call("GET", "/v1/fee-plans", Some(ADMIN)))
+        .await;
+    assert_problem(&reply, 401);
+    // A real key works in both.
+    let created = h
+        .post(
+            "/v1/api-keys",
+            ADMIN,
+            r#"{"role":"operator","label":"ops"}"#,
+        )
+        .await
+        .json();
+    let key = created["key"].as_str().unwrap();
+    let reply = h
+        .send_to(&production, call("GET", "/v1/fee-plans", Some(key)))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+/// Found by `api_fuzz`: PostgreSQL refuses NUL in text, so a NUL reaching a
+/// query was a 500.
+async fn regression_nul_in_text_was_a_500_on_postgres(h: Harness) {
+    let body = r#"{"role":"bank","scope":"DEMOBANK","label":"x\u0000y"}"#;
+    let reply = h.post("/v1/api-keys", ADMIN, body).await;
+    assert_problem(&reply, 422);
+    assert!(reply.text.contains("\"label\""), "{}", reply.text);
+    let mut named: Value =
+        serde_json::from_str(&program("NULNAME", "DEMOBANK", "LUCKYCOFFEE")).unwrap();
+    named["name"] = json!("a\u{0}b");
+    assert_problem(
+        &h.post("/v1/programs", ADMIN, &named.to_string()).await,
+        422,
+    );
+    assert_problem(&h.get("/v1/fee-plans/A%00B", ADMIN).await, 404);
+    assert_problem(&h.get("/v1/programs/A%00B", ADMIN).await, 404);
+    assert_problem(&h.get("/v1/audit?action=a%00b", ADMIN).await, 422);
+    assert_problem(&h.get("/v1/fee-plans?cursor=c1.00", ADMIN).await, 422);
 }

@@ -89,8 +89,20 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let h = harness(database.url()).await;
+    let _database = DropOnThread(Some(database));
     test(h).await;
-    blocking(move || drop(database));
+}
+
+/// Drops a test database on a plain thread (the sync PostgreSQL client may
+/// not run inside an async task), also while a failed test unwinds.
+struct DropOnThread(Option<TestDatabase>);
+
+impl Drop for DropOnThread {
+    fn drop(&mut self) {
+        if let Some(database) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(database)).join();
+        }
+    }
 }
 
 /// A sandbox-seeded API over the database at `url`.
@@ -184,6 +196,30 @@ impl Harness {
 
     pub async fn post(&self, path: &str, key: &str, body: &str) -> Reply {
         self.send(call("POST", path, Some(key)).body(body)).await
+    }
+
+    /// A state and router over the same database, NOT in sandbox mode.
+    pub fn production(&self) -> (ApiState, axum::Router) {
+        let config = ApiConfig {
+            database_url: self.url.clone(),
+            key_pepper: b"test pepper".to_vec(),
+            sandbox: false,
+        };
+        let handle = self.writer.as_ref().unwrap().handle();
+        let state = ApiState::new(config, handle, self.clock.clone());
+        (state.clone(), router(state))
+    }
+
+    /// Sends `call` to another router.
+    pub async fn send_to(&self, router: &axum::Router, call: Call<'_>) -> Reply {
+        let other = Harness {
+            state: self.state.clone(),
+            router: router.clone(),
+            clock: self.clock.clone(),
+            url: self.url.clone(),
+            writer: None,
+        };
+        other.send(call).await
     }
 
     /// Audit events stored.

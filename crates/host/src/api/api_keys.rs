@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use store::api::{ApiChange, ApiKeyRow};
 
 use super::auth::{generate_key, key_id};
+use super::wire::validate_text;
 use super::{Action, ApiError, ApiState, Caller, FieldError, PostRequest, Role, hash_key};
 
 /// Longest label and scope.
@@ -42,18 +43,10 @@ fn validate(body: &ApiKeyBody) -> Result<(Role, String), ApiError> {
         }
         _ => {}
     }
-    if scope.chars().count() > LABEL_LEN_MAX {
-        errors.push(FieldError::new(
-            "scope",
-            format!("at most {LABEL_LEN_MAX} characters"),
-        ));
+    if !scope.is_empty() {
+        validate_text("scope", &scope, LABEL_LEN_MAX, &mut errors);
     }
-    if body.label.trim().is_empty() || body.label.chars().count() > LABEL_LEN_MAX {
-        errors.push(FieldError::new(
-            "label",
-            format!("1 to {LABEL_LEN_MAX} characters"),
-        ));
-    }
+    validate_text("label", &body.label, LABEL_LEN_MAX, &mut errors);
     match role {
         Some(role) if errors.is_empty() => Ok((role, scope)),
         _ => Err(ApiError::Validation(errors)),

@@ -13,6 +13,9 @@ use super::pagination::{LIMIT_DEFAULT, LIMIT_MAX, list_response};
 use super::wire::{hex, rfc3339};
 use super::{Action, ApiError, ApiState, Caller, authorize};
 
+/// Longest filter value.
+const FILTER_LEN_MAX: usize = 200;
+
 /// Query of `GET /v1/audit`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +62,19 @@ pub(crate) async fn list(
     let limit = query.limit.unwrap_or(LIMIT_DEFAULT);
     if limit == 0 || limit > LIMIT_MAX {
         return Err(ApiError::field("limit", format!("1 to {LIMIT_MAX}")));
+    }
+    let mut errors = Vec::new();
+    for (field, value) in [
+        ("action", &query.action),
+        ("resource", &query.resource),
+        ("actor_role", &query.actor_role),
+    ] {
+        if let Some(value) = value {
+            super::wire::validate_text(field, value, FILTER_LEN_MAX, &mut errors);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
     }
     let filter = AuditFilter {
         after_seq: cursor_seq(query.cursor.as_deref())?,

@@ -140,6 +140,9 @@ pub(crate) fn generate_key() -> Result<String, ApiError> {
     Ok(format!("sk_{}", super::wire::hex(&bytes)))
 }
 
+/// The prefix of the public sandbox keys.
+pub const SANDBOX_KEY_PREFIX: &str = "sk_sandbox_";
+
 /// Longest `Authorization` value looked at.
 const AUTHORIZATION_BYTES_MAX: usize = 512;
 
@@ -158,6 +161,11 @@ impl FromRequestParts<ApiState> for Caller {
             .map(str::trim)
             .filter(|key| !key.is_empty())
             .ok_or(ApiError::Unauthorized)?;
+        // The public sandbox keys open nothing outside the sandbox, even if
+        // their rows were copied into a production database.
+        if !state.config().sandbox && key.starts_with(SANDBOX_KEY_PREFIX) {
+            return Err(ApiError::Unauthorized);
+        }
         let key_hash = hash_key(&state.config().key_pepper, key);
         let row = state
             .read(move |store| store.api_key_by_hash(&key_hash))

@@ -302,6 +302,9 @@ pub(crate) async fn get(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, Action::ReadFeePlans)?;
+    if !super::wire::is_code(&code) {
+        return Err(ApiError::NotFound);
+    }
     let row = state
         .read(move |store| store.fee_plan(&code))
         .await?

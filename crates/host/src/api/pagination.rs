@@ -54,7 +54,9 @@ fn decode_cursor(cursor: &str) -> Option<String> {
         return None;
     }
     let bytes = unhex(cursor.strip_prefix(CURSOR_PREFIX)?)?;
-    String::from_utf8(bytes).ok()
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|key| !key.chars().any(char::is_control))
 }
 
 /// Whether the client asked for CSV.

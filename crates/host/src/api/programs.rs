@@ -62,12 +62,7 @@ fn to_domain(body: &ProgramBody) -> Result<ProgramRules, ApiError> {
     validate_code("code", &body.code, &mut errors);
     validate_code("bank", &body.bank, &mut errors);
     validate_code("brand_partner", &body.brand_partner, &mut errors);
-    if body.name.trim().is_empty() || body.name.chars().count() > NAME_LEN_MAX {
-        errors.push(FieldError::new(
-            "name",
-            format!("1 to {NAME_LEN_MAX} characters"),
-        ));
-    }
+    super::wire::validate_text("name", &body.name, NAME_LEN_MAX, &mut errors);
     if body.bin_ranges.is_empty() || body.bin_ranges.len() > BIN_RANGES_MAX {
         errors.push(FieldError::new(
             "bin_ranges",
@@ -211,6 +206,9 @@ pub(crate) async fn get(
     ApiPath(code): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, Action::ReadProgram)?;
+    if !super::wire::is_code(&code) {
+        return Err(ApiError::NotFound);
+    }
     let row = state
         .read(move |store| store.program(&code))
         .await?

@@ -46,8 +46,13 @@ async fn seed(state: &ApiState, change: ApiChange, audit: AuditEntry) -> Result<
 /// the state's pepper). Keys that exist are left alone.
 ///
 /// # Errors
-/// Storage failures, or a sandbox key with an unknown role.
+/// When the state is not a sandbox's; storage failures.
 pub async fn seed_sandbox_keys(state: &ApiState) -> Result<(), ApiError> {
+    if !state.config().sandbox {
+        return Err(ApiError::Internal(
+            "refusing to seed the public sandbox keys outside --sandbox".to_owned(),
+        ));
+    }
     for key in sandbox::api_keys() {
         let role = Role::parse(key.role)
             .ok_or_else(|| ApiError::Internal(format!("sandbox role {}", key.role)))?;

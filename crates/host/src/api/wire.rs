@@ -69,6 +69,24 @@ pub fn validate_code(field: &str, code: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// Checks free text: 1 to `len_max` characters, no control characters
+/// (PostgreSQL refuses NUL in text; the others have no business here).
+pub fn validate_text(field: &str, text: &str, len_max: usize, errors: &mut Vec<FieldError>) {
+    let length = text.chars().count();
+    if text.trim().is_empty() || length > len_max {
+        errors.push(FieldError::new(field, format!("1 to {len_max} characters")));
+    } else if text.chars().any(char::is_control) {
+        errors.push(FieldError::new(field, "no control characters"));
+    }
+}
+
+/// Whether `code` could be a resource code (else no such resource).
+pub fn is_code(code: &str) -> bool {
+    let mut errors = Vec::new();
+    validate_code("code", code, &mut errors);
+    errors.is_empty()
+}
+
 /// JSON schema of a code.
 pub fn code_schema() -> Value {
     json!({"type": "string", "pattern": "^[A-Z0-9_-]{1,32}$"})
