@@ -22,6 +22,7 @@ engines!(
     openapi_documents_every_route,
     sandbox_keys_open_nothing_outside_the_sandbox,
     regression_nul_in_text_was_a_500_on_postgres,
+    endpoints_with_their_own_ops_audit_only_what_applied,
 );
 
 /// Per route: method, path, body, and the expected status for each key of
@@ -692,4 +693,66 @@ async fn regression_nul_in_text_was_a_500_on_postgres(h: Harness) {
     assert_problem(&h.get("/v1/programs/A%00B", ADMIN).await, 404);
     assert_problem(&h.get("/v1/audit?action=a%00b", ADMIN).await, 422);
     assert_problem(&h.get("/v1/fee-plans?cursor=c1.00", ADMIN).await, 422);
+}
+
+/// A later endpoint with its own `WriteOp`s: ledger accounts here.
+async fn create_accounts(
+    axum::extract::State(state): axum::extract::State<host::api::ApiState>,
+    caller: host::api::Caller,
+    request: host::api::PostRequest,
+) -> Result<axum::response::Response, host::api::ApiError> {
+    let (body, pending) = request
+        .begin::<Value>(&state, caller, host::api::Action::CreateFeePlan)
+        .await?;
+    let id = body["id"].as_u64().unwrap_or(0);
+    let ledger_id = body["ledger"].as_u64().unwrap_or(1);
+    let account = ledger::NewAccount::new(
+        ledger::AccountId(u128::from(id)),
+        ledger::LedgerId(u32::try_from(ledger_id).unwrap()),
+        1,
+    );
+    let ops = vec![store::WriteOp::CreateAccounts(vec![account])];
+    let audit = pending.audit(&state, "account.create", &format!("accounts/{id}"), &body);
+    match pending
+        .commit_with(&state, ops, audit, host::api::Answer::created(&body))
+        .await?
+    {
+        host::api::Committed::Applied(response, _) => Ok(response),
+        host::api::Committed::NotApplied(outcomes) => {
+            Err(host::api::ApiError::Conflict(format!("{outcomes:?}")))
+        }
+    }
+}
+
+async fn endpoints_with_their_own_ops_audit_only_what_applied(h: Harness) {
+    let app = axum::Router::new()
+        .route("/v1/test-accounts", axum::routing::post(create_accounts))
+        .with_state(h.state.clone());
+    let before = h.audit_count().await;
+    let post = |body: &'static str, key: &'static str| {
+        call("POST", "/v1/test-accounts", Some(ADMIN))
+            .body(body)
+            .header("idempotency-key", key)
+    };
+    let created = h.send_to(&app, post(r#"{"id":7,"ledger":156}"#, "a")).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(h.audit_count().await, before + 1);
+    // The repeat replays; no second event.
+    let again = h.send_to(&app, post(r#"{"id":7,"ledger":156}"#, "a")).await;
+    assert_eq!(
+        (again.status.as_u16(), again.text.as_str()),
+        (201, created.text.as_str())
+    );
+    // A rejected op (the account exists with another ledger): no audit
+    // event, no idempotency record.
+    let rejected = h.send_to(&app, post(r#"{"id":7,"ledger":978}"#, "b")).await;
+    assert_problem(&rejected, 409);
+    assert_eq!(h.audit_count().await, before + 1);
+    let fresh = h.send_to(&app, post(r#"{"id":8,"ledger":978}"#, "b")).await;
+    assert_eq!(
+        fresh.status, 201,
+        "the key b was not used up: {}",
+        fresh.text
+    );
+    assert_eq!(h.audit_count().await, before + 2);
 }

@@ -38,6 +38,7 @@ fn populate(url: &str) -> String {
             change: ApiChange::None,
             audit: Some(entry),
             idempotency: None,
+            only_after_success: false,
         };
         store.write(vec![WriteOp::Api(Box::new(write))], 1).unwrap();
     }

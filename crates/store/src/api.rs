@@ -120,6 +120,29 @@ pub struct ApiWrite {
     pub audit: Option<AuditEntry>,
     /// The response to replay for a repeat of the request.
     pub idempotency: Option<IdempotencyRecord>,
+    /// Write nothing ([`ApiOutcome::Skipped`]) unless every earlier
+    /// operation of the same request fully succeeded (see
+    /// [`fully_applied`]): lets an endpoint append its audit event and
+    /// idempotency record after its own operations in one request.
+    pub only_after_success: bool,
+}
+
+/// Whether an operation's outcome changed what it was asked to change: every
+/// account and transfer `Ok`, an API write applied. A new `WriteOutcome`
+/// variant must be added here.
+#[must_use]
+pub fn fully_applied(outcome: &crate::WriteOutcome) -> bool {
+    use crate::WriteOutcome;
+    match outcome {
+        WriteOutcome::Accounts(results) => results
+            .iter()
+            .all(|r| *r == ledger::CreateAccountResult::Ok),
+        WriteOutcome::Transfers(results) => results
+            .iter()
+            .all(|r| *r == ledger::CreateTransferResult::Ok),
+        WriteOutcome::Expired(_) => true,
+        WriteOutcome::Api(outcome) => matches!(outcome, ApiOutcome::Applied { .. }),
+    }
 }
 
 /// The outcome of an [`ApiWrite`].
@@ -135,6 +158,9 @@ pub enum ApiOutcome {
     /// The idempotency key was used already (a concurrent repeat); nothing
     /// written: read the stored record.
     IdempotencyTaken,
+    /// An earlier operation of the request did not fully succeed and the
+    /// write asked for `only_after_success`; nothing written.
+    Skipped,
 }
 
 /// Where a chain verification stopped.
@@ -348,8 +374,12 @@ impl ApiWorking {
         Ok(working)
     }
 
-    /// Applies one write to the working set.
-    pub fn apply(&mut self, write: ApiWrite) -> ApiOutcome {
+    /// Applies one write to the working set; `earlier` are the outcomes of
+    /// the request's operations before it.
+    pub fn apply(&mut self, write: ApiWrite, earlier: &[crate::WriteOutcome]) -> ApiOutcome {
+        if write.only_after_success && !earlier.iter().all(fully_applied) {
+            return ApiOutcome::Skipped;
+        }
         if let Some(record) = &write.idempotency {
             if self.taken.contains(&idempotency_key(record)) {
                 return ApiOutcome::IdempotencyTaken;

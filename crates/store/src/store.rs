@@ -125,7 +125,7 @@ impl Store {
                 // Every event gets its own timestamp, also across requests.
                 let events = op.events().max(1) as u64;
                 let outcome = match op {
-                    WriteOp::Api(write) => WriteOutcome::Api(api.apply(*write)),
+                    WriteOp::Api(write) => WriteOutcome::Api(api.apply(*write, &request_outcomes)),
                     op => apply_op(&mut working, op, now, &mut history),
                 };
                 request_outcomes.push(outcome);

@@ -42,6 +42,7 @@ fn op(change: ApiChange, idempotency: Option<IdempotencyRecord>) -> Vec<WriteOp>
         change,
         audit: Some(audit("fee_plan.create")),
         idempotency,
+        only_after_success: false,
     }))]
 }
 

@@ -9,7 +9,7 @@ use store::api::{ApiChange, ApiKeyRow};
 
 use super::auth::{generate_key, key_id};
 use super::wire::validate_text;
-use super::{Action, ApiError, ApiState, Caller, FieldError, PostRequest, Role, hash_key};
+use super::{Action, Answer, ApiError, ApiState, Caller, FieldError, PostRequest, Role, hash_key};
 
 /// Longest label and scope.
 pub const LABEL_LEN_MAX: usize = 100;
@@ -113,9 +113,11 @@ pub(crate) async fn create(
             &state,
             ApiChange::CreateApiKey(row),
             audit,
-            StatusCode::CREATED,
-            &shown,
-            Some(&stored),
+            Answer {
+                status: StatusCode::CREATED,
+                body: &shown,
+                stored_body: Some(&stored),
+            },
         )
         .await
 }

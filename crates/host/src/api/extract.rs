@@ -202,8 +202,7 @@ impl PendingWrite {
     }
 
     /// Commits `change` with `audit` and the idempotency record in one
-    /// transaction and answers `status` with `body`; `stored_body` (when
-    /// given) is what a repeat replays instead (e.g. without a secret).
+    /// transaction and answers `answer`.
     ///
     /// # Errors
     /// 409 when the resource exists; the stored replay when a concurrent
@@ -213,47 +212,143 @@ impl PendingWrite {
         state: &ApiState,
         change: ApiChange,
         audit: AuditEntry,
-        status: StatusCode,
-        body: &serde_json::Value,
-        stored_body: Option<&serde_json::Value>,
+        answer: Answer<'_>,
     ) -> Result<Response, ApiError> {
-        let text = body.to_string();
-        let idempotency = self.idempotency_key.clone().map(|key| IdempotencyRecord {
-            key_id: self.caller.key_id.clone(),
-            idempotency_key: key,
-            fingerprint: self.fingerprint,
-            status: status.as_u16(),
-            body: stored_body.map_or_else(|| text.clone(), ToString::to_string),
-            created_at_ns: state.now_ns(),
-        });
+        // One ApiWrite: the idempotency key is claimed before the change is
+        // made, so a concurrent repeat can never apply the change twice.
+        let (text, idempotency) = self.record(state, &answer);
         let write = ApiWrite {
             change,
             audit: Some(audit),
             idempotency,
+            only_after_success: false,
         };
         let outcomes = state
             .write(vec![store::WriteOp::Api(Box::new(write))])
             .await?;
         match outcomes.first() {
             Some(store::WriteOutcome::Api(ApiOutcome::Applied { .. })) => {
-                let mut response = (status, text).into_response();
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                );
-                Ok(response)
+                Ok(json_response(answer.status, text))
             }
             Some(store::WriteOutcome::Api(ApiOutcome::Exists)) => Err(ApiError::Conflict(
                 "a resource with this code exists already".to_owned(),
             )),
             Some(store::WriteOutcome::Api(ApiOutcome::IdempotencyTaken)) => {
-                let key = self.idempotency_key.unwrap_or_default();
-                replay(state, &self.caller, &key, &self.fingerprint).await?;
+                self.replay_lost_race(state).await?;
                 Err(ApiError::internal("idempotency record vanished"))
             }
             other => Err(ApiError::Internal(format!("unexpected outcome {other:?}"))),
         }
     }
+
+    /// The response text and the idempotency record of `answer`.
+    fn record(&self, state: &ApiState, answer: &Answer<'_>) -> (String, Option<IdempotencyRecord>) {
+        let text = answer.body.to_string();
+        let idempotency = self.idempotency_key.clone().map(|key| IdempotencyRecord {
+            key_id: self.caller.key_id.clone(),
+            idempotency_key: key,
+            fingerprint: self.fingerprint,
+            status: answer.status.as_u16(),
+            body: answer
+                .stored_body
+                .map_or_else(|| text.clone(), ToString::to_string),
+            created_at_ns: state.now_ns(),
+        });
+        (text, idempotency)
+    }
+
+    /// Fails with the stored response when a repeat of this request won.
+    async fn replay_lost_race(&self, state: &ApiState) -> Result<(), ApiError> {
+        match &self.idempotency_key {
+            Some(key) => replay(state, &self.caller, key, &self.fingerprint).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Commits the endpoint's own `ops`, then — only if every one of them
+    /// fully succeeded — `audit` and the idempotency record, all in ONE
+    /// transaction. The endpoint maps [`Committed::NotApplied`] outcomes to
+    /// its errors. The ops must be refused by the store when repeated
+    /// (unique codes, transfer ids), so a concurrent repeat cannot apply
+    /// twice; it is answered with the winner's stored response.
+    ///
+    /// # Errors
+    /// The stored replay when a concurrent repeat won; 500 for storage
+    /// failures.
+    pub async fn commit_with(
+        self,
+        state: &ApiState,
+        mut ops: Vec<store::WriteOp>,
+        audit: AuditEntry,
+        answer: Answer<'_>,
+    ) -> Result<Committed, ApiError> {
+        let (text, idempotency) = self.record(state, &answer);
+        ops.push(store::WriteOp::Api(Box::new(ApiWrite {
+            change: ApiChange::None,
+            audit: Some(audit),
+            idempotency,
+            only_after_success: true,
+        })));
+        let mut outcomes = state.write(ops).await?;
+        let last = outcomes.pop();
+        if let Some(store::WriteOutcome::Api(ApiOutcome::Applied { .. })) = last {
+            return Ok(Committed::Applied(
+                json_response(answer.status, text),
+                outcomes,
+            ));
+        }
+        // Lost a race to a repeat of this request: answer as it did.
+        self.replay_lost_race(state).await?;
+        match last {
+            Some(store::WriteOutcome::Api(ApiOutcome::Skipped)) => {
+                Ok(Committed::NotApplied(outcomes))
+            }
+            other => Err(ApiError::Internal(format!("unexpected outcome {other:?}"))),
+        }
+    }
+}
+
+fn json_response(status: StatusCode, text: String) -> Response {
+    let mut response = (status, text).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The response a write gives when it applies.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer<'a> {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its JSON body.
+    pub body: &'a serde_json::Value,
+    /// What a repeat of the request replays instead of `body` (e.g. without
+    /// a secret shown once).
+    pub stored_body: Option<&'a serde_json::Value>,
+}
+
+impl<'a> Answer<'a> {
+    /// `201 Created` with `body`.
+    pub fn created(body: &'a serde_json::Value) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            body,
+            stored_body: None,
+        }
+    }
+}
+
+/// The result of [`PendingWrite::commit_with`].
+#[derive(Debug)]
+pub enum Committed {
+    /// Everything applied: the response, and the outcomes of the endpoint's
+    /// own operations.
+    Applied(Response, Vec<store::WriteOutcome>),
+    /// An operation did not fully succeed: nothing of the audit and
+    /// idempotency record was written; the endpoint's outcomes.
+    NotApplied(Vec<store::WriteOutcome>),
 }
 
 /// A query string parsed as `T` (unknown or malformed parameters → 422).

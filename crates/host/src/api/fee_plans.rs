@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use domain::fees::{Channel, FeePlan, FeePlanError, Rate, RefundPolicy};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use store::api::{ApiChange, DocumentRow};
 use super::extract::{ApiPath, ApiQuery};
 use super::pagination::{Page, encode_cursor, list_response};
 use super::wire::{Money, code_schema, validate_code};
-use super::{Action, ApiError, ApiState, Caller, FieldError, PostRequest, authorize};
+use super::{Action, Answer, ApiError, ApiState, Caller, FieldError, PostRequest, authorize};
 
 /// Most MCC overrides in one plan.
 pub const MCC_OVERRIDES_MAX: usize = 200;
@@ -242,9 +242,7 @@ pub(crate) async fn create(
             &state,
             ApiChange::CreateFeePlan(row),
             audit,
-            StatusCode::CREATED,
-            &document,
-            None,
+            Answer::created(&document),
         )
         .await
 }

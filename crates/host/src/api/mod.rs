@@ -16,8 +16,11 @@
 //!    `Idempotency-Key` (422 when the body differs), and parses the JSON body
 //!    into the endpoint's wire type (content type, syntax, unknown fields,
 //!    types → problem documents). [`PendingWrite::commit`] then commits the
-//!    change, its audit event and the idempotency record in ONE store
-//!    transaction (`store::WriteOp::Api`).
+//!    change (a `store::api::ApiChange`), its audit event and the
+//!    idempotency record in ONE store transaction (`store::WriteOp::Api`).
+//!    Endpoints with their own `WriteOp`s use [`PendingWrite::commit_with`]:
+//!    their ops, then the audit event and idempotency record, which the
+//!    store writes only if every op before them fully succeeded.
 //! 4. Every error is an [`ApiError`]: one enum, one `IntoResponse`, RFC 9457
 //!    problem documents; internal errors are logged and answered with a
 //!    generic 500.
@@ -49,7 +52,7 @@ use std::sync::Arc;
 pub use auth::{Action, Caller, Role, authorize, hash_key};
 pub use db::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, FieldError};
-pub use extract::{PendingWrite, PostRequest};
+pub use extract::{Answer, Committed, PendingWrite, PostRequest};
 pub use seed::{seed_sandbox, seed_sandbox_keys};
 
 /// Request bodies larger than this are refused with 413.

@@ -1,7 +1,6 @@
 //! `POST /v1/programs`, `GET /v1/programs/{code}`: co-brand programs.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::benefits::ProgramRules;
 use domain::fees::RATE_BPS_MAX;
@@ -12,7 +11,7 @@ use store::api::{ApiChange, DocumentRow};
 use super::extract::ApiPath;
 use super::fee_plans::parse_document;
 use super::wire::{Money, code_schema, validate_code};
-use super::{Action, ApiError, ApiState, Caller, FieldError, PostRequest, Role, authorize};
+use super::{Action, Answer, ApiError, ApiState, Caller, FieldError, PostRequest, Role, authorize};
 
 /// Most BIN ranges in one program.
 pub const BIN_RANGES_MAX: usize = 64;
@@ -183,9 +182,7 @@ pub(crate) async fn create(
             &state,
             ApiChange::CreateProgram(row),
             audit,
-            StatusCode::CREATED,
-            &document,
-            None,
+            Answer::created(&document),
         )
         .await
 }

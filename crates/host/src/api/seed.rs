@@ -29,6 +29,7 @@ async fn seed(state: &ApiState, change: ApiChange, audit: AuditEntry) -> Result<
         change,
         audit: Some(audit),
         idempotency: None,
+        only_after_success: false,
     };
     let outcomes = state
         .write(vec![store::WriteOp::Api(Box::new(write))])
