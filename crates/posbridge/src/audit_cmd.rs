@@ -42,11 +42,22 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn parse_hash(text: &str) -> anyhow::Result<[u8; 32]> {
+    let bad = || InputError("--head must be 64 hex digits".to_owned());
+    if text.len() != 64 {
+        return Err(bad().into());
+    }
+    let mut hash = [0u8; 32];
+    for (i, byte) in hash.iter_mut().enumerate() {
+        let pair = text.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+    }
+    Ok(hash)
+}
+
 fn verify(url: &str, head: Option<&str>) -> anyhow::Result<()> {
     if let Some(head) = head {
-        if head.len() != 64 || !head.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(InputError("--head must be 64 hex digits".to_owned()).into());
-        }
+        parse_hash(head)?;
     }
     let mut store = open_existing(url)?;
     let report = store.verify_audit().context("reading the audit log")?;
@@ -60,15 +71,9 @@ fn verify(url: &str, head: Option<&str>) -> anyhow::Result<()> {
     let head_hex = hex(&report.head);
     if let Some(expected) = head {
         let found = store
-            .audit_events(&store::api::AuditFilter {
-                after_seq: 0,
-                limit: u64::MAX >> 1,
-                ..Default::default()
-            })
-            .context("reading the audit log")?
-            .iter()
-            .any(|event| hex(&event.hash).eq_ignore_ascii_case(expected));
-        if !found {
+            .audit_seq_of_hash(&parse_hash(expected)?)
+            .context("reading the audit log")?;
+        if found.is_none() {
             println!(
                 "audit chain BROKEN: the published head {expected} is not in the chain (events were removed)"
             );

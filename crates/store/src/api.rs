@@ -288,55 +288,67 @@ pub(crate) struct ApiStaged {
     audit: Vec<AuditEvent>,
 }
 
+/// A value that must be unique in the API tables.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Unique {
+    KeyId(String),
+    KeyHash(Hash),
+    FeePlan(String),
+    Program(String),
+    Idempotency { key_id: String, key: String },
+}
+
+impl Unique {
+    fn of_change(change: &ApiChange) -> Vec<Unique> {
+        match change {
+            ApiChange::None => Vec::new(),
+            ApiChange::CreateApiKey(key) => {
+                vec![Unique::KeyId(key.id.clone()), Unique::KeyHash(key.key_hash)]
+            }
+            ApiChange::CreateFeePlan(plan) => vec![Unique::FeePlan(plan.code.clone())],
+            ApiChange::CreateProgram(program) => vec![Unique::Program(program.code.clone())],
+        }
+    }
+
+    fn of_record(record: &IdempotencyRecord) -> Unique {
+        Unique::Idempotency {
+            key_id: record.key_id.clone(),
+            key: record.idempotency_key.clone(),
+        }
+    }
+
+    /// Whether the value is stored already.
+    fn stored(&self, engine: &mut dyn Engine) -> Result<bool> {
+        let text = |t: &String| Value::Text(t.clone());
+        let (sql, params) = match self {
+            Unique::KeyId(id) => ("SELECT 1 FROM api_keys WHERE id = ?1", vec![text(id)]),
+            Unique::KeyHash(hash) => (
+                "SELECT 1 FROM api_keys WHERE key_hash = ?1",
+                vec![Value::Bytes(hash.to_vec())],
+            ),
+            Unique::FeePlan(code) => (
+                "SELECT 1 FROM api_fee_plans WHERE code = ?1",
+                vec![text(code)],
+            ),
+            Unique::Program(code) => (
+                "SELECT 1 FROM api_programs WHERE code = ?1",
+                vec![text(code)],
+            ),
+            Unique::Idempotency { key_id, key } => (
+                "SELECT 1 FROM api_idempotency WHERE key_id = ?1 AND idempotency_key = ?2",
+                vec![text(key_id), text(key)],
+            ),
+        };
+        Ok(!engine.query(sql, &params)?.is_empty())
+    }
+}
+
 /// The API part of one batch: the chain head and what exists.
 #[derive(Debug, Default)]
 pub(crate) struct ApiWorking {
     head: Option<(u64, Hash)>,
-    taken: HashSet<(&'static str, String)>,
+    taken: HashSet<Unique>,
     staged: ApiStaged,
-}
-
-fn change_key(change: &ApiChange) -> Vec<(&'static str, String)> {
-    match change {
-        ApiChange::None => Vec::new(),
-        ApiChange::CreateApiKey(key) => {
-            vec![("key", key.id.clone()), ("key_hash", hex(&key.key_hash))]
-        }
-        ApiChange::CreateFeePlan(plan) => vec![("fee_plan", plan.code.clone())],
-        ApiChange::CreateProgram(program) => vec![("program", program.code.clone())],
-    }
-}
-
-fn idempotency_key(record: &IdempotencyRecord) -> (&'static str, String) {
-    (
-        "idempotency",
-        format!("{}\u{0}{}", record.key_id, record.idempotency_key),
-    )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn exists(engine: &mut dyn Engine, kind: &str, key: &str) -> Result<bool> {
-    let (sql, params) = match kind {
-        "key" => ("SELECT 1 FROM api_keys WHERE id = ?1", vec![key]),
-        "fee_plan" => ("SELECT 1 FROM api_fee_plans WHERE code = ?1", vec![key]),
-        "program" => ("SELECT 1 FROM api_programs WHERE code = ?1", vec![key]),
-        "idempotency" => {
-            let (key_id, idem) = key.split_once('\u{0}').unwrap_or((key, ""));
-            (
-                "SELECT 1 FROM api_idempotency WHERE key_id = ?1 AND idempotency_key = ?2",
-                vec![key_id, idem],
-            )
-        }
-        _ => return Ok(false),
-    };
-    let params: Vec<Value> = params
-        .into_iter()
-        .map(|p| Value::Text(p.to_owned()))
-        .collect();
-    Ok(!engine.query(sql, &params)?.is_empty())
 }
 
 impl ApiWorking {
@@ -352,19 +364,11 @@ impl ApiWorking {
                 continue;
             };
             any = true;
-            let mut keys = change_key(&write.change);
-            keys.extend(write.idempotency.as_ref().map(idempotency_key));
-            for (kind, key) in keys {
-                if kind == "key_hash" {
-                    let rows = engine.query(
-                        "SELECT 1 FROM api_keys WHERE key_hash = ?1",
-                        &[Value::Bytes(decode_hex(&key))],
-                    )?;
-                    if !rows.is_empty() {
-                        working.taken.insert((kind, key));
-                    }
-                } else if exists(engine, kind, &key)? {
-                    working.taken.insert((kind, key));
+            let mut uniques = Unique::of_change(&write.change);
+            uniques.extend(write.idempotency.as_ref().map(Unique::of_record));
+            for unique in uniques {
+                if unique.stored(engine)? {
+                    working.taken.insert(unique);
                 }
             }
         }
@@ -381,17 +385,17 @@ impl ApiWorking {
             return ApiOutcome::Skipped;
         }
         if let Some(record) = &write.idempotency {
-            if self.taken.contains(&idempotency_key(record)) {
+            if self.taken.contains(&Unique::of_record(record)) {
                 return ApiOutcome::IdempotencyTaken;
             }
         }
-        let keys = change_key(&write.change);
-        if keys.iter().any(|key| self.taken.contains(key)) {
+        let uniques = Unique::of_change(&write.change);
+        if uniques.iter().any(|unique| self.taken.contains(unique)) {
             return ApiOutcome::Exists;
         }
-        self.taken.extend(keys);
+        self.taken.extend(uniques);
         if let Some(record) = write.idempotency {
-            self.taken.insert(idempotency_key(&record));
+            self.taken.insert(Unique::of_record(&record));
             self.staged.idempotency.push(record);
         }
         match write.change {
@@ -422,12 +426,6 @@ impl ApiWorking {
     pub fn into_staged(self) -> ApiStaged {
         self.staged
     }
-}
-
-fn decode_hex(text: &str) -> Vec<u8> {
-    (0..text.len() / 2)
-        .filter_map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
 }
 
 fn read_head(engine: &mut dyn Engine) -> Result<Option<(u64, Hash)>> {
@@ -677,6 +675,21 @@ impl Store {
         sql.push_str(&format!(" ORDER BY seq LIMIT ?{}", params.len()));
         let rows = self.api_query(&sql, &params)?;
         rows.into_iter().map(event_from).collect()
+    }
+
+    /// The seq of the audit event with this hash, if any.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn audit_seq_of_hash(&mut self, hash: &Hash) -> Result<Option<u64>> {
+        let rows = self.api_query(
+            "SELECT seq FROM audit_events WHERE hash = ?1",
+            &[Value::Bytes(hash.to_vec())],
+        )?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(Some(next(&mut row.into_iter())?.unsigned()?))
     }
 
     /// Walks the whole audit chain in one snapshot and reports the first
