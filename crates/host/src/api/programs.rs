@@ -155,13 +155,13 @@ pub(crate) async fn create(
     let (body, pending) = request
         .begin::<ProgramBody>(&state, caller, Action::CreateProgram)
         .await?;
-    let rules = to_domain(&body)?;
     let caller = pending.caller();
     if caller.role == Role::Bank && caller.scope != body.bank {
         return Err(ApiError::Forbidden(
             "a bank key may create programs of its own bank only".to_owned(),
         ));
     }
+    let rules = to_domain(&body)?;
     let parties = ProgramParties {
         name: &body.name,
         bank: &body.bank,
