@@ -1,5 +1,6 @@
-//! The HTTP side of `posbridge serve`: `GET /metrics` and `GET /v1/health`.
-//! [`base_router`] is the router the HTTP API merges its routes into.
+//! The HTTP side of `posbridge serve`: `GET /metrics` for the host's
+//! counters, merged with the HTTP API (which serves `GET /v1/health`, the
+//! resources and `GET /v1/openapi.json`).
 
 use std::sync::Arc;
 
@@ -8,21 +9,11 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use crate::api::{self, ApiState};
 use crate::metrics::Metrics;
 
-/// What the base routes read.
-#[derive(Debug, Clone)]
-pub struct HttpState {
-    /// The host's counters.
-    pub metrics: Arc<Metrics>,
-    /// `sqlite` or `postgres`.
-    pub storage: &'static str,
-}
-
-/// `GET /metrics` (Prometheus text) and `GET /v1/health`.
-pub fn base_router(state: HttpState) -> Router {
-    let metrics = Arc::clone(&state.metrics);
-    let storage = state.storage;
+/// `GET /metrics` (Prometheus text) plus every route of the HTTP API.
+pub fn router(metrics: Arc<Metrics>, api_state: ApiState) -> Router {
     Router::new()
         .route(
             "/metrics",
@@ -33,10 +24,5 @@ pub fn base_router(state: HttpState) -> Router {
                 }
             }),
         )
-        .route(
-            "/v1/health",
-            get(move || async move {
-                axum::Json(serde_json::json!({ "status": "ok", "storage": storage }))
-            }),
-        )
+        .merge(api::router(api_state))
 }

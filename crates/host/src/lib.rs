@@ -12,9 +12,10 @@
 //!   transfers in one transaction).
 //! - [`records`] / [`state`]: the host's records and their text form in the
 //!   store's host tables; [`seed`]: keys and the sandbox seeding.
-//! - [`http_server::base_router`]: `GET /metrics`, `GET /v1/health`.
+//! - [`http_server::router`]: `GET /metrics` merged with the HTTP API ([`api`]).
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod authorize;
 pub mod http_server;
 pub mod metrics;

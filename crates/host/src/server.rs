@@ -11,13 +11,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use iso8583::{FRAME_HEADER_LEN, decode_frame, frame_header};
-use store::{EngineKind, Store, Writer, WriterConfig};
+use store::{Store, Writer, WriterConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::http_server::{HttpState, base_router};
+use crate::api::{ApiConfig, ApiState, SystemClock, seed_sandbox};
+use crate::http_server;
 use crate::metrics::Metrics;
 use crate::seed::{HostKeys, SANDBOX_SETTING, sandbox_seed};
 use crate::service::{FrameOutcome, Host, HostConfig, NETWORK_TIMEOUT_DEFAULT, SimulatedNetwork};
@@ -154,10 +155,6 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let (store, state) = tokio::task::spawn_blocking(move || open_store(&url, sandbox, &seed_keys))
         .await
         .map_err(|_| ServeError::Refused("opening the database failed"))??;
-    let storage = match store.kind() {
-        EngineKind::Sqlite => "sqlite",
-        EngineKind::Postgres => "postgres",
-    };
     let writer = Writer::start(store, WriterConfig::default())?;
     let metrics = Arc::new(Metrics::default());
     let host = Arc::new(Host::new(
@@ -186,7 +183,22 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let iso_addr = listener.listener.local_addr()?;
     let http_addr = http.local_addr()?;
     tasks.spawn(listener.run());
-    let router = base_router(HttpState { metrics, storage });
+    let api_state = ApiState::new(
+        ApiConfig {
+            database_url: config.database_url.clone(),
+            key_pepper: api_key_pepper(config.sandbox)?,
+            sandbox: config.sandbox,
+        },
+        writer.handle(),
+        Arc::new(SystemClock),
+    );
+    if config.sandbox {
+        // Idempotent: keys, fee plan and program that exist are left alone.
+        seed_sandbox(&api_state)
+            .await
+            .map_err(|_| ServeError::Refused("seeding the sandbox API data failed"))?;
+    }
+    let router = http_server::router(metrics, api_state);
     let mut http_shutdown = receiver;
     tasks.spawn(async move {
         let stop = async move {
@@ -204,6 +216,25 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         tasks,
         writer: Some(writer),
     })
+}
+
+/// The public pepper of sandbox API keys; a production host takes its own
+/// from `POSBRIDGE_API_KEY_PEPPER`.
+const SANDBOX_API_KEY_PEPPER: &[u8] = b"posbridge-sandbox-api-key-pepper";
+
+/// Environment variable holding the API key pepper outside the sandbox.
+pub const API_KEY_PEPPER_VARIABLE: &str = "POSBRIDGE_API_KEY_PEPPER";
+
+fn api_key_pepper(sandbox: bool) -> Result<Vec<u8>, ServeError> {
+    if sandbox {
+        return Ok(SANDBOX_API_KEY_PEPPER.to_vec());
+    }
+    match std::env::var(API_KEY_PEPPER_VARIABLE) {
+        Ok(pepper) if pepper.len() >= 16 => Ok(pepper.into_bytes()),
+        _ => Err(ServeError::Refused(
+            "POSBRIDGE_API_KEY_PEPPER must hold at least 16 characters",
+        )),
+    }
 }
 
 fn open_store(url: &str, sandbox: bool, keys: &HostKeys) -> Result<(Store, HostState), ServeError> {

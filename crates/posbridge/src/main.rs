@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a failure while running (storage, network, an
 //! invariant found broken); 2 bad input or bad usage (the message says what).
 
+mod audit_cmd;
 mod bench;
 mod crypto_cmd;
 mod demo;
@@ -41,6 +42,8 @@ enum Command {
     Terminal(terminal_cmd::Args),
     /// Run the ISO 8583 terminal host and the HTTP base routes.
     Serve(serve::Args),
+    /// Audit log operator commands.
+    Audit(audit_cmd::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +56,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Terminal(args) => terminal_cmd::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Audit(args) => audit_cmd::run(args),
     };
     exit::report(outcome)
 }

@@ -15,10 +15,11 @@ pub(crate) struct Staged {
     pub pendings_changed: Vec<Pending>,
     pub history: Vec<BalanceSnapshot>,
     pub host_rows: Vec<HostRow>,
+    pub api: crate::api::ApiStaged,
 }
 
 /// A storage engine: one connection.
-pub(crate) trait Engine: Send {
+pub(crate) trait Engine: Send + crate::api::ApiSql {
     /// Makes this connection the database's only ledger writer (the account
     /// cache is only correct then); fails when another writer holds it.
     fn lock_writer(&mut self) -> Result<()>;

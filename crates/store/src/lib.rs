@@ -36,6 +36,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod api;
 mod baseline;
 mod codec;
 mod engine;

@@ -4,6 +4,7 @@
 pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
     (2, "host", include_str!("../migrations/0002_host.sql")),
+    (3, "api", include_str!("../migrations/0003_api.sql")),
 ];
 
 /// The few type differences between the engines.

@@ -26,6 +26,9 @@ pub enum WriteOp {
     /// transfer of the same request (`Vec<WriteOp>`) was created: a request's
     /// records and its transfers commit together or not at all.
     HostRows(Vec<HostRow>),
+    /// An HTTP API change with its audit event and idempotency record
+    /// (see [`crate::api`]).
+    Api(Box<crate::api::ApiWrite>),
 }
 
 impl WriteOp {
@@ -36,6 +39,7 @@ impl WriteOp {
             Self::CreateTransfers(transfers) => transfers.len(),
             Self::ExpirePending { limit } => *limit,
             Self::HostRows(rows) => rows.len(),
+            Self::Api(_) => 1,
         }
     }
 }
@@ -52,4 +56,6 @@ pub enum WriteOutcome {
     /// Whether the records were written (`false`: a transfer of the same
     /// request failed, or a record broke a length limit).
     HostRows(bool),
+    /// The outcome of an API write.
+    Api(crate::api::ApiOutcome),
 }

@@ -37,6 +37,10 @@ pub(crate) struct Postgres {
 }
 
 impl Postgres {
+    pub(crate) fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
     pub fn connect(url: &str) -> Result<Self> {
         let client = Client::connect(url, NoTls)
             .map_err(|e| StoreError::Database(format!("connect: {e}")))?;
@@ -283,6 +287,7 @@ impl Engine for Postgres {
         write_pendings(&mut tx, staged)?;
         write_history(&mut tx, &staged.history)?;
         write_host_rows(&mut tx, &staged.host_rows)?;
+        crate::api::write_pg(&mut tx, &staged.api)?;
         tx.commit()?;
         Ok(())
     }

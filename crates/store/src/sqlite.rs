@@ -49,6 +49,10 @@ pub(crate) struct Sqlite {
 }
 
 impl Sqlite {
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
     pub fn open(path: &str) -> Result<Self> {
         let connection = Connection::open(path)?;
         connection.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
@@ -334,6 +338,7 @@ impl Engine for Sqlite {
         write_transfers(&tx, "ledger_transfers", &staged.transfers)?;
         write_pendings_and_history(&tx, staged)?;
         write_host_rows(&tx, &staged.host_rows)?;
+        crate::api::write_sqlite(&tx, &staged.api)?;
         tx.commit()?;
         self.rowids.extend(inserted);
         Ok(())

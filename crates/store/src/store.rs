@@ -116,6 +116,8 @@ impl Store {
         self.load_cache()?;
         let mut now = now.max(self.next_timestamp);
         let (transfers, pendings, due) = self.prefetch(&requests, now)?;
+        let mut api =
+            crate::api::ApiWorking::prefetch(self.engine.as_mut(), requests.iter().flatten())?;
         let cache = self.cache.as_ref().ok_or(StoreError::WriterStopped)?;
         let events = requests.iter().flatten().map(WriteOp::events).sum();
         let mut working = WorkingSet::new(cache, transfers, pendings, due, events);
@@ -132,7 +134,13 @@ impl Store {
                     request_rows.push((request_outcomes.len(), rows));
                     request_outcomes.push(WriteOutcome::HostRows(false));
                 } else {
-                    request_outcomes.push(apply_op(&mut working, op, now, &mut history));
+                    let outcome = match op {
+                        WriteOp::Api(write) => {
+                            WriteOutcome::Api(api.apply(*write, &request_outcomes))
+                        }
+                        op => apply_op(&mut working, op, now, &mut history),
+                    };
+                    request_outcomes.push(outcome);
                 }
                 now = now.saturating_add(events);
             }
@@ -141,6 +149,7 @@ impl Store {
         }
         let (mut staged, touched) = working.stage(history);
         staged.host_rows = host_rows;
+        staged.api = api.into_staged();
         self.engine.write(&staged)?;
         self.commits += 1;
         self.next_timestamp = now;
@@ -186,7 +195,7 @@ impl Store {
             match op {
                 WriteOp::CreateTransfers(batch) => collect_ids(batch, &mut ids, &mut pending_ids),
                 WriteOp::ExpirePending { limit } => due_limit = due_limit.saturating_add(*limit),
-                WriteOp::CreateAccounts(_) | WriteOp::HostRows(_) => {}
+                WriteOp::CreateAccounts(_) | WriteOp::HostRows(_) | WriteOp::Api(_) => {}
             }
         }
         let due = if due_limit == 0 {
@@ -336,6 +345,8 @@ fn apply_op(
         }
         // Taken apart by `execute`: written only when the request's transfers were.
         WriteOp::HostRows(_) => WriteOutcome::HostRows(false),
+        // Applied by `crate::api::ApiWorking` in `execute`.
+        WriteOp::Api(_) => WriteOutcome::Api(crate::api::ApiOutcome::Exists),
     }
 }
 
