@@ -100,3 +100,29 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Generates, for each named function `fn(url: &str)`, one test on a fresh
+/// SQLite file (module `sqlite`) and one in a fresh PostgreSQL schema (module
+/// `postgres`; skipped with a note when `POSBRIDGE_TEST_PG_URL` is unset,
+/// failing when it is set and unreachable).
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                let database = $crate::testing::TestDatabase::sqlite(stringify!($name));
+                super::$name(database.url());
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                let Some(database) = $crate::testing::TestDatabase::postgres(stringify!($name)) else {
+                    return;
+                };
+                super::$name(database.url());
+            })*
+        }
+    };
+}

@@ -13,26 +13,7 @@ const EUR: LedgerId = LedgerId(978);
 const USD: LedgerId = LedgerId(840);
 const NOW: u64 = 1_700_000_000_000_000_000;
 
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $name() {
-                let database = store::testing::TestDatabase::sqlite(stringify!($name));
-                super::$name(database.url());
-            })*
-        }
-        mod postgres {
-            $(#[test]
-            fn $name() {
-                let Some(database) = store::testing::TestDatabase::postgres(stringify!($name)) else { return };
-                super::$name(database.url());
-            })*
-        }
-    };
-}
-
-conformance!(
+store::on_both_engines!(
     accounts_and_transfers_round_trip,
     bad_input_gets_a_precise_code_and_changes_nothing,
     two_phase_post_void_and_expiry,

@@ -8,26 +8,7 @@ use store::{HOST_BODY_LEN_MAX, HostRow, HostTable, Store, WriteOp, WriteOutcome}
 const CNY: LedgerId = LedgerId(156);
 const NOW: u64 = 1_700_000_000_000_000_000;
 
-macro_rules! both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test]
-            fn $name() {
-                let database = store::testing::TestDatabase::sqlite(stringify!($name));
-                super::$name(database.url());
-            })*
-        }
-        mod postgres {
-            $(#[test]
-            fn $name() {
-                let Some(database) = store::testing::TestDatabase::postgres(stringify!($name)) else { return };
-                super::$name(database.url());
-            })*
-        }
-    };
-}
-
-both_engines!(
+store::on_both_engines!(
     rows_commit_with_their_transfers,
     rows_are_replaced_by_key_and_survive_reopen,
     oversized_rows_are_refused,
