@@ -102,6 +102,14 @@ pub struct Running {
 }
 
 impl Running {
+    /// Durable commits of the store writer so far (many requests share one
+    /// commit under load).
+    pub fn store_commits(&self) -> u64 {
+        self.writer.as_ref().map_or(0, |w| {
+            w.stats().commits.load(std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+
     /// Stops accepting, finishes in-flight requests and stops the writer.
     ///
     /// # Errors

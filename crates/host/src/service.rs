@@ -2,6 +2,37 @@
 //! MAC, PIN and ARQC (keys never leave `cardsec`), asks the network for
 //! off-us cards, then decides under the state lock and answers only after
 //! the store has durably committed the decision.
+//!
+//! # Group commit
+//!
+//! The state lock is held only to decide: under it the host decides, submits
+//! the decision's `WriteOp`s to the store writer, applies the decision's
+//! records to the in-memory [`HostState`] (so the next request sees the new
+//! balance, PIN tries, batch totals, answers, reversals and KSN usage) and
+//! takes the next commit sequence number; then it releases the lock and waits
+//! for the commit outside it. Many requests therefore wait in the writer's
+//! queue at once and share one durable commit. Submission happens under the
+//! lock, so submission order is decision order, and the single writer commits
+//! in submission order: a request that depended on another's effect commits
+//! after it (in the same batch or a later one).
+//!
+//! Durability before answer: every submitted decision has a sequence number;
+//! one task per commit waits for its ticket, then for its predecessor, and
+//! advances the durable watermark, so the watermark is contiguous. A decision
+//! that writes is answered once the watermark reaches its number. A decision
+//! that writes nothing (a duplicate answered from memory, a plain decline
+//! that may have been decided on effects not yet durable) waits until every
+//! decision submitted before it is durable. A duplicate of a request whose
+//! commit is still pending thus gets the original's answer only after the
+//! original is durable.
+//!
+//! Failure is fail-stop: when a commit fails (a database error, the writer
+//! stopped, or a ledger rejection of a decision whose effects are already
+//! in memory) the in-memory state has run ahead of the database. The host
+//! answers `96` to every request of that commit and of every later one,
+//! marks itself unhealthy ([`Host::healthy`]), answers `96` to every further
+//! request that reaches a decision, and logs it; a restart reloads the state
+//! from the database, which holds exactly the decisions answered `00`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,7 +51,7 @@ use domain::{AmountMinor, BusinessDate, ResponseCode, YearMonth};
 use iso8583::tlv::{Tag, TlvIter, TlvWriter};
 use iso8583::{Disposition, ISO87, Message, MessageBuilder, de, salvage};
 use store::{WriteOp, WriteOutcome, WriterHandle};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 
 use crate::authorize::{CardFacts, Decision, decide, plain};
 use crate::metrics::Metrics;
@@ -86,6 +117,11 @@ pub struct HostConfig {
 /// The host service shared by every connection.
 pub struct Host {
     state: Mutex<HostState>,
+    /// Commits submitted (sequence numbers from 1); changed under the state
+    /// lock only.
+    submitted: std::sync::atomic::AtomicU64,
+    /// The durable watermark and the failure flag.
+    progress: Arc<watch::Sender<Progress>>,
     writer: WriterHandle,
     config: HostConfig,
     key_caches: std::sync::Mutex<HashMap<String, TransactionKeyCache>>,
@@ -94,6 +130,15 @@ pub struct Host {
     /// digits counted from the start time, apart from the recorded RRNs
     /// (counted from 1).
     unrecorded_rrn: std::sync::atomic::AtomicU64,
+}
+
+/// How far the submitted commits are durable.
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    /// Every commit numbered up to this one is durable.
+    durable: u64,
+    /// A commit failed: the host has stopped deciding (fail-stop).
+    failed: bool,
 }
 
 /// First digit of the RRNs of responses that are not recorded.
@@ -129,6 +174,8 @@ impl Host {
     ) -> Host {
         Host {
             state: Mutex::new(state),
+            submitted: std::sync::atomic::AtomicU64::new(0),
+            progress: Arc::new(watch::Sender::new(Progress::default())),
             writer,
             config,
             key_caches: std::sync::Mutex::new(HashMap::new()),
@@ -144,6 +191,22 @@ impl Host {
     /// The metrics.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// Whether every commit so far succeeded; an unhealthy host answers `96`
+    /// to every request that would decide (fail-stop until a restart).
+    pub fn healthy(&self) -> bool {
+        !self.progress.borrow().failed
+    }
+
+    /// Waits until every commit numbered up to `seq` is durable; `false`
+    /// when a commit failed first.
+    async fn durable(&self, seq: u64) -> bool {
+        let mut receiver = self.progress.subscribe();
+        match receiver.wait_for(|p| p.failed || p.durable >= seq).await {
+            Ok(progress) => !progress.failed && progress.durable >= seq,
+            Err(_) => false,
+        }
     }
 
     /// Handles one frame body.
@@ -395,15 +458,29 @@ impl Host {
         );
     }
 
-    /// Decides under the state lock and commits; `96` when the store fails.
+    /// Decides under the state lock, submits the decision's writes and
+    /// applies its effects there, then waits for the durable commit outside
+    /// the lock; `96` when the store fails (fail-stop, see the module docs).
     async fn commit(&self, request: &Request, facts: Option<&CardFacts>) -> Decision {
         let Some(today) = this_month() else {
             return plain(ResponseCode::SystemMalfunction);
         };
+        if !self.healthy() {
+            self.metrics.event("unhealthy_refused");
+            return plain(ResponseCode::SystemMalfunction);
+        }
         let mut state = self.state.lock().await;
         let mut decision = decide(&state, request, facts, today, self.config.program.as_ref());
         if decision.records.is_empty() {
-            return decision;
+            // Nothing to write, but the decision may rest on effects not yet
+            // durable (a duplicate's pending answer): wait for them.
+            let seen = self.submitted.load(std::sync::atomic::Ordering::Relaxed);
+            drop(state);
+            return if self.durable(seen).await {
+                decision
+            } else {
+                plain(ResponseCode::SystemMalfunction)
+            };
         }
         if decision.answer.code == ResponseCode::Approved.as_str() {
             if let (Some(icc), Some(pan), Some(f)) = (&request.icc, &request.pan, facts) {
@@ -427,26 +504,69 @@ impl Host {
         ops.push(WriteOp::HostRows(
             decision.records.iter().map(|r| r.row()).collect(),
         ));
-        let committed = match self.writer.submit_async(ops).await {
-            Ok(ticket) => ticket.recv().await,
-            Err(error) => Err(error),
-        };
-        match committed {
-            Ok(outcomes) if outcomes.last() == Some(&WriteOutcome::HostRows(true)) => {
-                for record in std::mem::take(&mut decision.records) {
-                    state.apply(record);
-                }
-                decision
-            }
-            Ok(_) => {
-                self.metrics.event("ledger_rejected");
-                plain(ResponseCode::SystemMalfunction)
-            }
+        // Submitted under the lock: submission order is decision order.
+        let ticket = match self.writer.submit_async(ops).await {
+            Ok(ticket) => ticket,
             Err(_) => {
+                // Nothing queued and nothing applied: the state still agrees
+                // with the database.
                 self.metrics.event("store_failed");
-                plain(ResponseCode::SystemMalfunction)
+                return plain(ResponseCode::SystemMalfunction);
             }
+        };
+        let seq = self
+            .submitted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        for record in std::mem::take(&mut decision.records) {
+            state.apply(record);
         }
+        self.watch_commit(seq, ticket);
+        drop(state);
+        if self.durable(seq).await {
+            decision
+        } else {
+            plain(ResponseCode::SystemMalfunction)
+        }
+    }
+
+    /// Follows commit `seq` on its own task (so that a dropped request cannot
+    /// stall the watermark): once its ticket and its predecessor are settled,
+    /// advances the durable watermark, or on failure stops the host.
+    fn watch_commit(&self, seq: u64, ticket: store::Ticket) {
+        let progress = Arc::clone(&self.progress);
+        let metrics = Arc::clone(&self.metrics);
+        tokio::spawn(async move {
+            let committed = match ticket.recv().await {
+                Ok(outcomes) if outcomes.last() == Some(&WriteOutcome::HostRows(true)) => Ok(()),
+                Ok(_) => Err("ledger_rejected"),
+                Err(_) => Err("store_failed"),
+            };
+            let mut receiver = progress.subscribe();
+            let _ = receiver
+                .wait_for(|p| p.failed || p.durable + 1 >= seq)
+                .await;
+            drop(receiver);
+            match committed {
+                Ok(()) => progress.send_modify(|p| {
+                    if !p.failed {
+                        p.durable = p.durable.max(seq);
+                    }
+                }),
+                Err(event) => {
+                    metrics.event(event);
+                    let first = !progress.borrow().failed;
+                    progress.send_modify(|p| p.failed = true);
+                    if first {
+                        metrics.event("host_unhealthy");
+                        eprintln!(
+                            "posbridge host: commit {seq} failed ({event}); the host stops \
+                             deciding and answers 96 until it is restarted"
+                        );
+                    }
+                }
+            }
+        });
     }
 
     fn respond(

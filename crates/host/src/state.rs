@@ -1,5 +1,7 @@
 //! The host's working state: every record of the host tables, loaded at
-//! start and changed only after the store has committed the change.
+//! start and changed under the state lock as soon as a decision's writes are
+//! submitted to the store writer (the answer waits for the commit; see the
+//! `service` module docs for the group commit and fail-stop rules).
 
 use std::collections::HashMap;
 
