@@ -17,22 +17,28 @@
 //! after it (in the same batch or a later one).
 //!
 //! Durability before answer: every submitted decision has a sequence number;
-//! one task per commit waits for its ticket, then for its predecessor, and
-//! advances the durable watermark, so the watermark is contiguous. A decision
-//! that writes is answered once the watermark reaches its number. A decision
-//! that writes nothing (a duplicate answered from memory, a plain decline
-//! that may have been decided on effects not yet durable) waits until every
-//! decision submitted before it is durable. A duplicate of a request whose
-//! commit is still pending thus gets the original's answer only after the
-//! original is durable.
+//! one task per commit waits for its ticket, reports the outcome to the
+//! request, then waits for its predecessor and advances the durable
+//! watermark, so the watermark is contiguous (every commit up to it is
+//! durable). A decision that writes is answered once its own commit is
+//! durable. A decision that writes nothing (a duplicate answered from
+//! memory, a plain decline that may rest on effects not yet durable) waits
+//! until the watermark covers every decision submitted before it. A
+//! duplicate of a request whose commit is still pending thus gets the
+//! original's answer only after the original is durable, and `96` if the
+//! original's commit fails.
 //!
 //! Failure is fail-stop: when a commit fails (a database error, the writer
 //! stopped, or a ledger rejection of a decision whose effects are already
-//! in memory) the in-memory state has run ahead of the database. The host
-//! answers `96` to every request of that commit and of every later one,
-//! marks itself unhealthy ([`Host::healthy`]), answers `96` to every further
-//! request that reaches a decision, and logs it; a restart reloads the state
-//! from the database, which holds exactly the decisions answered `00`.
+//! in memory) the in-memory state has run ahead of the database. Every
+//! request of the failed commit is answered `96`; the host marks itself
+//! unhealthy ([`Host::healthy`]), logs it, freezes the watermark (every
+//! later request that writes nothing is answered `96`) and answers `96` to
+//! every further request before deciding. Requests already queued behind the
+//! failed commit are answered by their own commit's outcome, so every answer
+//! that reports a change agrees with the database. A restart reloads the
+//! state from the database. (Reloading the state in place was not chosen:
+//! requests decided on the lost effects may already be queued.)
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -51,7 +57,7 @@ use domain::{AmountMinor, BusinessDate, ResponseCode, YearMonth};
 use iso8583::tlv::{Tag, TlvIter, TlvWriter};
 use iso8583::{Disposition, ISO87, Message, MessageBuilder, de, salvage};
 use store::{WriteOp, WriteOutcome, WriterHandle};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, oneshot, watch};
 
 use crate::authorize::{CardFacts, Decision, decide, plain};
 use crate::metrics::Metrics;
@@ -521,9 +527,9 @@ impl Host {
         for record in std::mem::take(&mut decision.records) {
             state.apply(record);
         }
-        self.watch_commit(seq, ticket);
+        let own = self.watch_commit(seq, ticket);
         drop(state);
-        if self.durable(seq).await {
+        if own.await.unwrap_or(false) {
             decision
         } else {
             plain(ResponseCode::SystemMalfunction)
@@ -531,42 +537,50 @@ impl Host {
     }
 
     /// Follows commit `seq` on its own task (so that a dropped request cannot
-    /// stall the watermark): once its ticket and its predecessor are settled,
-    /// advances the durable watermark, or on failure stops the host.
-    fn watch_commit(&self, seq: u64, ticket: store::Ticket) {
+    /// stall the watermark): reports the commit's own outcome (`true`:
+    /// durable), then, once its predecessor is settled, advances the durable
+    /// watermark, or on failure stops the host.
+    fn watch_commit(&self, seq: u64, ticket: store::Ticket) -> oneshot::Receiver<bool> {
         let progress = Arc::clone(&self.progress);
         let metrics = Arc::clone(&self.metrics);
+        let (own, outcome) = oneshot::channel();
         tokio::spawn(async move {
             let committed = match ticket.recv().await {
                 Ok(outcomes) if outcomes.last() == Some(&WriteOutcome::HostRows(true)) => Ok(()),
                 Ok(_) => Err("ledger_rejected"),
                 Err(_) => Err("store_failed"),
             };
-            let mut receiver = progress.subscribe();
-            let _ = receiver
-                .wait_for(|p| p.failed || p.durable + 1 >= seq)
-                .await;
-            drop(receiver);
-            match committed {
-                Ok(()) => progress.send_modify(|p| {
+            if let Err(event) = committed {
+                // Fail-stop before anyone is answered: the state ran ahead.
+                metrics.event(event);
+                let first = !progress.borrow().failed;
+                progress.send_modify(|p| p.failed = true);
+                if first {
+                    metrics.event("host_unhealthy");
+                    eprintln!(
+                        "posbridge host: commit {seq} failed ({event}); the host stops \
+                         deciding and answers 96 until it is restarted"
+                    );
+                }
+            }
+            // The request is answered by its own commit: once durable, its
+            // answer agrees with the database even if an earlier commit
+            // failed. A request that stopped waiting is not an error.
+            let _ = own.send(committed.is_ok());
+            if committed.is_ok() {
+                let mut receiver = progress.subscribe();
+                let _ = receiver
+                    .wait_for(|p| p.failed || p.durable + 1 >= seq)
+                    .await;
+                drop(receiver);
+                progress.send_modify(|p| {
                     if !p.failed {
                         p.durable = p.durable.max(seq);
                     }
-                }),
-                Err(event) => {
-                    metrics.event(event);
-                    let first = !progress.borrow().failed;
-                    progress.send_modify(|p| p.failed = true);
-                    if first {
-                        metrics.event("host_unhealthy");
-                        eprintln!(
-                            "posbridge host: commit {seq} failed ({event}); the host stops \
-                             deciding and answers 96 until it is restarted"
-                        );
-                    }
-                }
+                });
             }
         });
+        outcome
     }
 
     fn respond(
