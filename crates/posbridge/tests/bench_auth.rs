@@ -29,7 +29,7 @@ fn run(extra: &[&str]) -> serde_json::Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
-fn check(json: &serde_json::Value, mode: &str) {
+fn check(json: &serde_json::Value, engine: &str, mode: &str) {
     for key in [
         "approved_per_s",
         "p50_ms",
@@ -44,7 +44,7 @@ fn check(json: &serde_json::Value, mode: &str) {
     ] {
         assert!(json.get(key).is_some(), "missing {key}: {json}");
     }
-    assert_eq!(json["engine"], "sqlite", "{json}");
+    assert_eq!(json["engine"], engine, "{json}");
     assert_eq!(json["terminals"], 4, "{json}");
     assert_eq!(json["mode"], mode, "{json}");
     assert!(json["approved"].as_u64().unwrap() > 0, "{json}");
@@ -58,10 +58,21 @@ fn check(json: &serde_json::Value, mode: &str) {
 
 #[test]
 fn closed_loop_against_the_sqlite_host_and_the_echo_server() {
-    check(&run(&[]), "closed");
+    check(&run(&[]), "sqlite", "closed");
 }
 
 #[test]
 fn open_loop_at_a_fixed_rate() {
-    check(&run(&["--rate", "200"]), "open");
+    check(&run(&["--rate", "200"]), "sqlite", "open");
+}
+
+/// With `POSBRIDGE_TEST_PG_URL` set, against a fresh schema there (the
+/// bench creates and drops it); skipped otherwise.
+#[test]
+fn closed_loop_against_the_postgres_host() {
+    if std::env::var(store::testing::PG_URL_VARIABLE).is_err() {
+        eprintln!("note: POSBRIDGE_TEST_PG_URL is unset; skipping the PostgreSQL bench test");
+        return;
+    }
+    check(&run(&["--engine", "postgres"]), "postgres", "closed");
 }

@@ -90,8 +90,9 @@ pub struct Args {
     /// `sqlite` or `postgres` (the in-process host's database).
     #[arg(long, default_value = "sqlite")]
     engine: String,
-    /// Database URL (default: a temporary SQLite file, or a fresh schema in
-    /// `POSBRIDGE_TEST_PG_URL` / the local test database).
+    /// Database URL of an empty database, seeded by the bench and kept
+    /// (default: a temporary SQLite file, or a fresh schema in
+    /// `POSBRIDGE_TEST_PG_URL` / the local test database, dropped at the end).
     #[arg(long)]
     db: Option<String>,
     /// Drive an external host at ADDR instead of starting one. It must know
