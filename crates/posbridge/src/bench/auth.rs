@@ -10,7 +10,9 @@
 //! Closed loop by default (each terminal sends its next sale when the last
 //! is answered); `--rate R` is an open loop of R requests/s in total, each
 //! terminal on its own schedule, latency measured from the scheduled send
-//! time (no coordinated omission). A terminal whose batch is full (500
+//! time (no coordinated omission); the echo phase runs at the same rate,
+//! so `ratio_to_echo` is then about 1 unless the host falls behind, and the
+//! figures to read are the latencies. A terminal whose batch is full (500
 //! entries) settles it (0500) outside the measurement.
 
 // Rates, quantiles and schedules of a benchmark report, never money.
@@ -415,6 +417,9 @@ fn show_progress(
     use std::io::Write;
     while !done.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(250));
+        if done.load(Ordering::Relaxed) {
+            break;
+        }
         let elapsed = started.elapsed();
         let count = approved.load(Ordering::Relaxed);
         let rate = count as f64 / elapsed.as_secs_f64().max(1e-9);
