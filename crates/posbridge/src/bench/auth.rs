@@ -198,7 +198,9 @@ fn database(args: &Args) -> anyhow::Result<(String, Option<TestDatabase>)> {
     }
     let scratch = if args.engine == "postgres" {
         let base = std::env::var(store::testing::PG_URL_VARIABLE)
-            .unwrap_or_else(|_| PG_URL_DEFAULT.into());
+            .ok()
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| PG_URL_DEFAULT.into());
         TestDatabase::postgres_at(&base, "benchauth")
             .with_context(|| format!("PostgreSQL at {base}"))?
     } else {
