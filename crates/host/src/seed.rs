@@ -242,3 +242,96 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
         WriteOp::HostRows(records.iter().map(Record::row).collect()),
     ])
 }
+
+/// The live merchant the bench terminals belong to (sandbox "Corner Grocery").
+pub const BENCH_MERCHANT: &str = "100000000000002";
+/// The bench card: an on-us debit card of the sandbox's debit BIN, PIN 1234.
+pub const BENCH_CARD_PAN: &str = "6217008888888889";
+/// The bench card's expiry (YYMM).
+pub const BENCH_CARD_EXPIRY: &str = "3012";
+/// The bench card's ledger account (past the sandbox's on-us cards).
+pub const BENCH_CARD_ACCOUNT: u128 = CARD_ACCOUNT_BASE + 999;
+
+/// The TID of bench terminal `index` (0-based): `B0000001`, `B0000002`, …
+#[must_use]
+pub fn bench_tid(index: usize) -> String {
+    format!("B{:07}", index + 1)
+}
+
+/// The initial KSN of bench terminal `index` (0-based), under the sandbox
+/// BDK, transaction counter zero.
+#[must_use]
+pub fn bench_initial_ksn(index: usize) -> String {
+    format!("FFFFB{index:09X}E00000")
+}
+
+/// The write request that adds `terminals` bench terminals (see
+/// [`bench_tid`], [`bench_initial_ksn`]; merchant [`BENCH_MERCHANT`], no
+/// MAC, batch 1 open) and the bench card ([`BENCH_CARD_PAN`], PIN 1234,
+/// funded with `available` minor units) to a database seeded with
+/// [`sandbox_seed`]. For load benchmarks only.
+///
+/// # Errors
+/// [`SeedError`] when the bench card is rejected by `cardsec`.
+pub fn bench_seed(
+    keys: &HostKeys,
+    terminals: usize,
+    available: u64,
+) -> Result<Vec<WriteOp>, SeedError> {
+    let mut records = Vec::with_capacity(2 * terminals + 1);
+    for index in 0..terminals {
+        let tid = bench_tid(index);
+        records.push(Record::Terminal(TerminalRecord {
+            tid: tid.clone(),
+            mid: BENCH_MERCHANT.into(),
+            initial_ksn: bench_initial_ksn(index),
+            mac_required: false,
+            active: true,
+        }));
+        records.push(Record::Batch(BatchRecord {
+            tid,
+            number: 1,
+            closed: false,
+        }));
+    }
+    let pan = Pan::new(BENCH_CARD_PAN)?;
+    let pin = Pin::new(sandbox::CARD_PIN)?;
+    let token = keys.vault.token(&pan);
+    let mut nonce = [0u8; 12];
+    nonce.copy_from_slice(&token.digest[..12]);
+    let encrypted = keys
+        .vault
+        .encrypt_with_nonce(&pan, keys.vault.current_version(), nonce)?;
+    records.push(Record::Card(CardRecord {
+        token: token.to_string(),
+        encrypted_pan: encrypted.to_string(),
+        masked: pan.masked(),
+        product: "debit".into(),
+        status: "active".into(),
+        expiry: BENCH_CARD_EXPIRY.into(),
+        available: i64::try_from(available).unwrap_or(i64::MAX),
+        pin_failures: 0,
+        pvv: pinverify::pvv(&keys.pvk, &pan, PVKI, &pin)?,
+        chip: false,
+        program: String::new(),
+        account: BENCH_CARD_ACCOUNT,
+        points: 0,
+    }));
+    let account = NewAccount {
+        flags: AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
+        ..NewAccount::new(AccountId(BENCH_CARD_ACCOUNT), LEDGER_CNY, LEDGER_CODE)
+    };
+    let funding = NewTransfer::new(
+        TransferId(FUNDING_TRANSFER_BASE + 999),
+        AccountId(ISSUER_FUNDING_ACCOUNT),
+        AccountId(BENCH_CARD_ACCOUNT),
+        available,
+        LEDGER_CNY,
+        LEDGER_CODE,
+    );
+    Ok(vec![
+        WriteOp::CreateAccounts(vec![account]),
+        WriteOp::CreateTransfers(vec![funding]),
+        WriteOp::HostRows(records.iter().map(Record::row).collect()),
+    ])
+}

@@ -1,6 +1,7 @@
 //! `posbridge bench ...`: benchmarks that report figures against a baseline
 //! measured in the same run.
 
+mod auth;
 mod iso8583;
 mod ledger;
 
@@ -18,6 +19,8 @@ enum Which {
     /// ISO 8583 decode and encode cost against another codec in the same run.
     #[command(name = "iso8583")]
     Iso8583(iso8583::Args),
+    /// End-to-end authorizations per second against an echo server's limit.
+    Auth(auth::Args),
 }
 
 /// Runs the chosen benchmark.
@@ -25,5 +28,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.which {
         Which::Ledger(args) => ledger::run(args),
         Which::Iso8583(args) => iso8583::run(args),
+        Which::Auth(args) => auth::run(args),
     }
 }
