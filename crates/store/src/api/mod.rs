@@ -9,10 +9,14 @@
 
 use std::collections::HashSet;
 
-use sha2::{Digest, Sha256};
+mod chain;
+mod engines;
 
 use crate::engine::Engine;
 use crate::{Result, Store, StoreError};
+
+pub use chain::{canonical_bytes, chain_hash};
+pub(crate) use engines::{write_pg, write_sqlite};
 
 /// A SHA-256 value.
 pub type Hash = [u8; 32];
@@ -248,37 +252,6 @@ pub(crate) trait ApiSql {
 
 fn int(value: u64) -> Value {
     Value::Int(crate::codec::to_i64(value))
-}
-
-/// The canonical bytes of an event: seq and time as u64 big-endian, then
-/// role, scope, action, resource and details, each as a u32 big-endian
-/// length and UTF-8 bytes.
-#[must_use]
-pub fn canonical_bytes(seq: u64, entry: &AuditEntry) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(64 + entry.details.len());
-    bytes.extend_from_slice(&seq.to_be_bytes());
-    bytes.extend_from_slice(&entry.time_ns.to_be_bytes());
-    for field in [
-        &entry.actor_role,
-        &entry.actor_scope,
-        &entry.action,
-        &entry.resource,
-        &entry.details,
-    ] {
-        let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
-        bytes.extend_from_slice(&len.to_be_bytes());
-        bytes.extend_from_slice(field.as_bytes());
-    }
-    bytes
-}
-
-/// `SHA-256(previous || canonical_bytes(seq, entry))`.
-#[must_use]
-pub fn chain_hash(previous: &Hash, seq: u64, entry: &AuditEntry) -> Hash {
-    let mut hasher = Sha256::new();
-    hasher.update(previous);
-    hasher.update(canonical_bytes(seq, entry));
-    hasher.finalize().into()
 }
 
 /// Rows an API batch writes.
@@ -764,160 +737,4 @@ fn check_link(report: &AuditReport, event: &AuditEvent) -> Option<String> {
         ));
     }
     None
-}
-
-impl ApiSql for crate::sqlite::Sqlite {
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
-        sqlite_query(self.connection(), sql, params)
-    }
-}
-
-fn sqlite_params(params: &[Value]) -> Vec<rusqlite::types::Value> {
-    params
-        .iter()
-        .map(|value| match value {
-            Value::Text(text) => rusqlite::types::Value::Text(text.clone()),
-            Value::Int(int) => rusqlite::types::Value::Integer(*int),
-            Value::Bytes(bytes) => rusqlite::types::Value::Blob(bytes.clone()),
-        })
-        .collect()
-}
-
-fn sqlite_query(
-    connection: &rusqlite::Connection,
-    sql: &str,
-    params: &[Value],
-) -> Result<Vec<Vec<Value>>> {
-    let mut statement = connection.prepare_cached(sql)?;
-    let columns = statement.column_count();
-    let mut rows = statement.query(rusqlite::params_from_iter(sqlite_params(params)))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let mut values = Vec::with_capacity(columns);
-        for i in 0..columns {
-            values.push(match row.get::<_, rusqlite::types::Value>(i)? {
-                rusqlite::types::Value::Integer(int) => Value::Int(int),
-                rusqlite::types::Value::Text(text) => Value::Text(text),
-                rusqlite::types::Value::Blob(bytes) => Value::Bytes(bytes),
-                other => {
-                    return Err(StoreError::Corrupt(format!("unexpected value {other:?}")));
-                }
-            });
-        }
-        out.push(values);
-    }
-    Ok(out)
-}
-
-/// Writes the staged rows in a SQLite transaction.
-pub(crate) fn write_sqlite(connection: &rusqlite::Connection, staged: &ApiStaged) -> Result<()> {
-    write_staged(staged, &mut |sql, params| {
-        sqlite_query(connection, sql, params).map(drop)
-    })
-}
-
-fn pg_sql(sql: &str) -> String {
-    sql.replace('?', "$")
-}
-
-fn pg_params(params: &[Value]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
-    params
-        .iter()
-        .map(|value| -> Box<dyn postgres::types::ToSql + Sync> {
-            match value {
-                Value::Text(text) => Box::new(text.clone()),
-                Value::Int(int) => Box::new(*int),
-                Value::Bytes(bytes) => Box::new(bytes.clone()),
-            }
-        })
-        .collect()
-}
-
-fn pg_rows(rows: Vec<postgres::Row>) -> Result<Vec<Vec<Value>>> {
-    use postgres::types::Type;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut values = Vec::with_capacity(row.len());
-        for (i, column) in row.columns().iter().enumerate() {
-            let ty = column.type_();
-            values.push(if *ty == Type::INT8 {
-                Value::Int(row.try_get(i)?)
-            } else if *ty == Type::INT4 {
-                Value::Int(i64::from(row.try_get::<_, i32>(i)?))
-            } else if *ty == Type::BYTEA {
-                Value::Bytes(row.try_get(i)?)
-            } else {
-                Value::Text(row.try_get(i)?)
-            });
-        }
-        out.push(values);
-    }
-    Ok(out)
-}
-
-fn pg_query(
-    client: &mut impl postgres::GenericClient,
-    sql: &str,
-    params: &[Value],
-) -> Result<Vec<Vec<Value>>> {
-    let boxed = pg_params(params);
-    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = boxed.iter().map(|b| &**b).collect();
-    pg_rows(client.query(&pg_sql(sql), &refs)?)
-}
-
-impl ApiSql for crate::pg::Postgres {
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
-        pg_query(self.client(), sql, params)
-    }
-}
-
-/// Writes the staged rows in a PostgreSQL transaction.
-pub(crate) fn write_pg(
-    transaction: &mut postgres::Transaction<'_>,
-    staged: &ApiStaged,
-) -> Result<()> {
-    write_staged(staged, &mut |sql, params| {
-        pg_query(transaction, sql, params).map(drop)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry() -> AuditEntry {
-        AuditEntry {
-            time_ns: 1_767_225_600_000_000_000,
-            actor_role: "operator".into(),
-            actor_scope: String::new(),
-            action: "fee_plan.create".into(),
-            resource: "fee-plans/STANDARD".into(),
-            details: r#"{"code":"STANDARD"}"#.into(),
-        }
-    }
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    /// Pins the canonical form: changing it would make every stored chain
-    /// fail verification.
-    #[test]
-    fn chain_hash_known_answer() {
-        let bytes = canonical_bytes(1, &entry());
-        assert_eq!(
-            hex(&bytes[..16]),
-            "000000000000000118867251edfa0000",
-            "seq then time, big-endian"
-        );
-        assert_eq!(&bytes[16..28], b"\0\0\0\x08operator");
-        let first = chain_hash(&[0; 32], 1, &entry());
-        assert_eq!(hex(&first), KNOWN_FIRST);
-        let second = chain_hash(&first, 2, &entry());
-        assert_ne!(first, second, "the seq and the link are hashed");
-    }
-
-    /// Computed independently (Python: hashlib.sha256 over struct.pack of the
-    /// same fields).
-    const KNOWN_FIRST: &str = "40e9428041257d5ff1550886512e6da9911c2ea4ed651d1724ab62886b58d9f9";
 }

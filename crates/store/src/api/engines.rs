@@ -1,0 +1,120 @@
+//! The two engines' side of the API storage: running [`ApiSql`] queries and
+//! writing [`ApiStaged`] rows through rusqlite and the `postgres` client.
+
+use super::{ApiSql, ApiStaged, Value, write_staged};
+use crate::{Result, StoreError};
+
+impl ApiSql for crate::sqlite::Sqlite {
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+        sqlite_query(self.connection(), sql, params)
+    }
+}
+
+fn sqlite_params(params: &[Value]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|value| match value {
+            Value::Text(text) => rusqlite::types::Value::Text(text.clone()),
+            Value::Int(int) => rusqlite::types::Value::Integer(*int),
+            Value::Bytes(bytes) => rusqlite::types::Value::Blob(bytes.clone()),
+        })
+        .collect()
+}
+
+fn sqlite_query(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<Vec<Value>>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let columns = statement.column_count();
+    let mut rows = statement.query(rusqlite::params_from_iter(sqlite_params(params)))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns);
+        for i in 0..columns {
+            values.push(match row.get::<_, rusqlite::types::Value>(i)? {
+                rusqlite::types::Value::Integer(int) => Value::Int(int),
+                rusqlite::types::Value::Text(text) => Value::Text(text),
+                rusqlite::types::Value::Blob(bytes) => Value::Bytes(bytes),
+                other => {
+                    return Err(StoreError::Corrupt(format!("unexpected value {other:?}")));
+                }
+            });
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+/// Writes the staged rows in a SQLite transaction.
+pub(crate) fn write_sqlite(connection: &rusqlite::Connection, staged: &ApiStaged) -> Result<()> {
+    write_staged(staged, &mut |sql, params| {
+        sqlite_query(connection, sql, params).map(drop)
+    })
+}
+
+fn pg_sql(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
+fn pg_params(params: &[Value]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    params
+        .iter()
+        .map(|value| -> Box<dyn postgres::types::ToSql + Sync> {
+            match value {
+                Value::Text(text) => Box::new(text.clone()),
+                Value::Int(int) => Box::new(*int),
+                Value::Bytes(bytes) => Box::new(bytes.clone()),
+            }
+        })
+        .collect()
+}
+
+fn pg_rows(rows: Vec<postgres::Row>) -> Result<Vec<Vec<Value>>> {
+    use postgres::types::Type;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut values = Vec::with_capacity(row.len());
+        for (i, column) in row.columns().iter().enumerate() {
+            let ty = column.type_();
+            values.push(if *ty == Type::INT8 {
+                Value::Int(row.try_get(i)?)
+            } else if *ty == Type::INT4 {
+                Value::Int(i64::from(row.try_get::<_, i32>(i)?))
+            } else if *ty == Type::BYTEA {
+                Value::Bytes(row.try_get(i)?)
+            } else {
+                Value::Text(row.try_get(i)?)
+            });
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+fn pg_query(
+    client: &mut impl postgres::GenericClient,
+    sql: &str,
+    params: &[Value],
+) -> Result<Vec<Vec<Value>>> {
+    let boxed = pg_params(params);
+    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = boxed.iter().map(|b| &**b).collect();
+    pg_rows(client.query(&pg_sql(sql), &refs)?)
+}
+
+impl ApiSql for crate::pg::Postgres {
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+        pg_query(self.client(), sql, params)
+    }
+}
+
+/// Writes the staged rows in a PostgreSQL transaction.
+pub(crate) fn write_pg(
+    transaction: &mut postgres::Transaction<'_>,
+    staged: &ApiStaged,
+) -> Result<()> {
+    write_staged(staged, &mut |sql, params| {
+        pg_query(transaction, sql, params).map(drop)
+    })
+}
