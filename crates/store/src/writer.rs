@@ -133,7 +133,15 @@ impl WriterHandle {
 #[derive(Debug)]
 pub struct Writer {
     handle: WriterHandle,
-    thread: JoinHandle<Store>,
+    thread: JoinHandle<()>,
+    /// The store comes back only through this rendezvous channel, to
+    /// [`Writer::stop`]. A writer dropped without `stop` makes the send fail,
+    /// and the store is then dropped on the writer thread itself: never in
+    /// the caller's context, where dropping a PostgreSQL client inside an
+    /// async runtime would panic (and a panic while dropping a thread's
+    /// result aborts the process).
+    /// (In a mutex so that the writer stays `Sync`.)
+    store_back: std::sync::Mutex<std::sync::mpsc::Receiver<Store>>,
     stats: Arc<WriterStats>,
 }
 
@@ -147,9 +155,14 @@ impl Writer {
         let stats = Arc::new(WriterStats::default());
         let thread_stats = Arc::clone(&stats);
         let max = config.batch_transfers_max.max(1);
+        let (store_sender, store_back) = std::sync::mpsc::sync_channel(0);
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || run(store, receiver, max, &thread_stats))
+            .spawn(move || {
+                let store = run(store, receiver, max, &thread_stats);
+                // Err: nobody is stopping the writer; the store drops here.
+                let _ = store_sender.send(store);
+            })
             .map_err(|e| StoreError::Database(format!("spawn writer: {e}")))?;
         let handle = WriterHandle {
             sender,
@@ -158,6 +171,7 @@ impl Writer {
         Ok(Self {
             handle,
             thread,
+            store_back: std::sync::Mutex::new(store_back),
             stats,
         })
     }
@@ -179,7 +193,13 @@ impl Writer {
     /// [`StoreError::WriterStopped`] when the thread panicked.
     pub fn stop(self) -> Result<Store> {
         drop(self.handle);
-        self.thread.join().map_err(|_| StoreError::WriterStopped)
+        let store = self
+            .store_back
+            .into_inner()
+            .map_err(|_| StoreError::WriterStopped)?
+            .recv();
+        self.thread.join().map_err(|_| StoreError::WriterStopped)?;
+        store.map_err(|_| StoreError::WriterStopped)
     }
 }
 

@@ -63,3 +63,53 @@ async fn async_callers_are_answered_after_commit() {
         3 * TASKS as u64
     );
 }
+
+/// Regression: the writer thread used to return the `Store`, so whoever
+/// dropped the `Writer` could drop the store in its own context; for a
+/// PostgreSQL store inside an async runtime that panicked, and a panic while
+/// dropping a thread's result aborts the process (seen in CI). The store now
+/// goes back only to `stop`; a dropped writer's thread drops it itself.
+fn writers_dropped_inside_a_runtime(url: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let eur = LedgerId(978);
+    for round in 0..20_u128 {
+        let store = Store::open(url).unwrap();
+        let writer = Writer::start(store, WriterConfig::default()).unwrap();
+        let handle = writer.handle();
+        runtime.block_on(async move {
+            let id = AccountId(1_000 + round);
+            let ticket = handle
+                .submit_async(vec![WriteOp::CreateAccounts(vec![NewAccount::new(
+                    id, eur, 1,
+                )])])
+                .await
+                .unwrap();
+            ticket.recv().await.unwrap();
+            drop(handle);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            // Dropped without `stop`, inside the runtime: before the fix this
+            // aborted the test process in every run on PostgreSQL.
+            drop(writer);
+        });
+    }
+    let mut store = Store::open(url).unwrap();
+    assert_eq!(store.accounts().unwrap().len(), 20, "every write committed");
+}
+
+#[test]
+fn sqlite_writer_dropped_inside_a_runtime() {
+    let database = TestDatabase::sqlite("writer_dropped");
+    writers_dropped_inside_a_runtime(database.url());
+}
+
+#[test]
+fn postgres_writer_dropped_inside_a_runtime() {
+    let Some(database) = TestDatabase::postgres("writer_dropped") else {
+        return;
+    };
+    writers_dropped_inside_a_runtime(database.url());
+}
