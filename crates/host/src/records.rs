@@ -72,6 +72,14 @@ pub struct MerchantRecord {
     pub account: u128,
     /// Participates in the co-brand program (instant discounts, double points).
     pub participant: bool,
+    /// Merchant category code.
+    pub mcc: u16,
+    /// Code of the fee plan of its contract (empty before a contract).
+    pub fee_plan: String,
+    /// Settlement cycle of its contract: `T0` or `T1`.
+    pub cycle: String,
+    /// T+1 cut-off, minutes after local midnight in the platform time zone.
+    pub cutoff_minute: u16,
 }
 
 /// A terminal.
@@ -237,6 +245,10 @@ impl Record {
                     ("stage", m.stage.clone()),
                     ("account", m.account.to_string()),
                     ("participant", flag(m.participant)),
+                    ("mcc", m.mcc.to_string()),
+                    ("fee_plan", m.fee_plan.clone()),
+                    ("cycle", m.cycle.clone()),
+                    ("cutoff_minute", m.cutoff_minute.to_string()),
                 ]),
             ),
             Record::Terminal(t) => (
@@ -303,6 +315,10 @@ impl Record {
                 stage: f.text("stage")?,
                 account: f.number("account")?,
                 participant: f.flag("participant"),
+                mcc: f.number("mcc").unwrap_or(0),
+                fee_plan: f.text("fee_plan").unwrap_or_default(),
+                cycle: f.text("cycle").unwrap_or_else(|| "T1".to_owned()),
+                cutoff_minute: f.number("cutoff_minute").unwrap_or(0),
             }),
             HostTable::Terminals => Record::Terminal(TerminalRecord {
                 tid: key,
@@ -440,6 +456,10 @@ mod tests {
                 stage: "live".into(),
                 account: 101,
                 participant: true,
+                mcc: 5814,
+                fee_plan: "STANDARD".into(),
+                cycle: "T1".into(),
+                cutoff_minute: 23 * 60,
             }),
             Record::Batch(BatchRecord {
                 tid: "T0000001".into(),

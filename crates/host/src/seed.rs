@@ -171,6 +171,10 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
             stage: stage_name(merchant.stage).into(),
             account: MERCHANT_ACCOUNT_BASE + index,
             participant: merchant.program_participant,
+            mcc: merchant.mcc,
+            fee_plan: sandbox::FEE_PLAN.into(),
+            cycle: merchant.cycle.as_str().into(),
+            cutoff_minute: merchant.cutoff_minute,
         }));
     }
     for terminal in sandbox::terminals() {

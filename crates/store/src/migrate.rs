@@ -5,6 +5,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
     (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
     (2, "host", include_str!("../migrations/0002_host.sql")),
     (3, "api", include_str!("../migrations/0003_api.sql")),
+    (
+        4,
+        "resources",
+        include_str!("../migrations/0004_resources.sql"),
+    ),
 ];
 
 /// The few type differences between the engines.

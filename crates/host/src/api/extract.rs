@@ -233,6 +233,9 @@ impl PendingWrite {
             Some(store::WriteOutcome::Api(ApiOutcome::Exists)) => Err(ApiError::Conflict(
                 "a resource with this code exists already".to_owned(),
             )),
+            Some(store::WriteOutcome::Api(ApiOutcome::Conflict)) => Err(ApiError::Conflict(
+                "the resource was changed by another request; read it again and retry".to_owned(),
+            )),
             Some(store::WriteOutcome::Api(ApiOutcome::IdempotencyTaken)) => {
                 self.replay_lost_race(state).await?;
                 Err(ApiError::internal("idempotency record vanished"))

@@ -11,12 +11,14 @@ use std::collections::HashSet;
 
 mod chain;
 mod engines;
+mod resources;
 
 use crate::engine::Engine;
 use crate::{Result, Store, StoreError};
 
 pub use chain::{canonical_bytes, chain_hash};
 pub(crate) use engines::{write_pg, write_sqlite};
+pub use resources::{ResourcePut, ResourceQuery, ResourceRow};
 
 /// A SHA-256 value.
 pub type Hash = [u8; 32];
@@ -112,6 +114,10 @@ pub enum ApiChange {
     CreateFeePlan(DocumentRow),
     /// A new co-brand program; refused when its code exists.
     CreateProgram(DocumentRow),
+    /// Creates or replaces versioned resources, all or none (see
+    /// [`ResourcePut`]): `Exists` when a created one exists, `Conflict`
+    /// when a replaced one is not at the version named.
+    PutResources(Vec<ResourcePut>),
 }
 
 /// One API change with its audit event and idempotency record: all three
@@ -162,6 +168,9 @@ pub enum ApiOutcome {
     },
     /// The resource exists already; nothing written.
     Exists,
+    /// A resource to replace is not at the version the request read (a
+    /// concurrent change came first) or is gone; nothing written.
+    Conflict,
     /// The idempotency key was used already (a concurrent repeat); nothing
     /// written: read the stored record.
     IdempotencyTaken,
@@ -262,6 +271,7 @@ pub(crate) struct ApiStaged {
     programs: Vec<DocumentRow>,
     idempotency: Vec<IdempotencyRecord>,
     audit: Vec<AuditEvent>,
+    resources: Vec<(ResourceRow, bool)>,
 }
 
 /// A value that must be unique in the API tables.
@@ -277,7 +287,7 @@ enum Unique {
 impl Unique {
     fn of_change(change: &ApiChange) -> Vec<Unique> {
         match change {
-            ApiChange::None => Vec::new(),
+            ApiChange::None | ApiChange::PutResources(_) => Vec::new(),
             ApiChange::CreateApiKey(key) => {
                 vec![Unique::KeyId(key.id.clone()), Unique::KeyHash(key.key_hash)]
             }
@@ -324,6 +334,7 @@ impl Unique {
 pub(crate) struct ApiWorking {
     head: Option<(u64, Hash)>,
     taken: HashSet<Unique>,
+    resources: resources::ResourceWorking,
     staged: ApiStaged,
 }
 
@@ -347,6 +358,9 @@ impl ApiWorking {
                     working.taken.insert(unique);
                 }
             }
+            if let ApiChange::PutResources(puts) = &write.change {
+                working.resources.prefetch(engine, puts)?;
+            }
         }
         if any {
             working.head = read_head(engine)?;
@@ -369,13 +383,21 @@ impl ApiWorking {
         if uniques.iter().any(|unique| self.taken.contains(unique)) {
             return ApiOutcome::Exists;
         }
+        let change = match write.change {
+            ApiChange::PutResources(puts) => match self.resources.apply(puts) {
+                Ok(()) => ApiChange::None,
+                Err(resources::Refusal::Exists) => return ApiOutcome::Exists,
+                Err(resources::Refusal::Conflict) => return ApiOutcome::Conflict,
+            },
+            other => other,
+        };
         self.taken.extend(uniques);
         if let Some(record) = write.idempotency {
             self.taken.insert(Unique::of_record(&record));
             self.staged.idempotency.push(record);
         }
-        match write.change {
-            ApiChange::None => {}
+        match change {
+            ApiChange::None | ApiChange::PutResources(_) => {}
             ApiChange::CreateApiKey(key) => self.staged.keys.push(key),
             ApiChange::CreateFeePlan(plan) => self.staged.fee_plans.push(plan),
             ApiChange::CreateProgram(program) => self.staged.programs.push(program),
@@ -400,7 +422,10 @@ impl ApiWorking {
 
     /// The rows to write.
     pub fn into_staged(self) -> ApiStaged {
-        self.staged
+        ApiStaged {
+            resources: self.resources.into_staged(),
+            ..self.staged
+        }
     }
 }
 
@@ -463,6 +488,7 @@ pub(crate) fn write_staged(
             ],
         )?;
     }
+    resources::write_staged(&staged.resources, execute)?;
     for record in &staged.idempotency {
         execute(
             "INSERT INTO api_idempotency (key_id, idempotency_key, fingerprint, status, body, created_at) \
