@@ -16,6 +16,7 @@ pub(crate) struct Staged {
     pub history: Vec<BalanceSnapshot>,
     pub host_rows: Vec<HostRow>,
     pub api: crate::api::ApiStaged,
+    pub settlement_items: Vec<crate::settlement_items::SettlementItem>,
 }
 
 /// A storage engine: one connection.

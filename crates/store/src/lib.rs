@@ -46,6 +46,7 @@ mod host_rows;
 mod migrate;
 mod ops;
 mod pg;
+mod settlement_items;
 mod sqlite;
 mod store;
 pub mod testing;
@@ -56,6 +57,7 @@ pub use baseline::insert_plain_rows;
 pub use error::StoreError;
 pub use host_rows::{HOST_BODY_LEN_MAX, HOST_KEY_LEN_MAX, HostRow, HostTable};
 pub use ops::{WriteOp, WriteOutcome};
+pub use settlement_items::{SETTLEMENT_TEXT_LEN_MAX, SettlementItem};
 pub use store::{EngineKind, Store};
 pub use writer::{Ticket, Writer, WriterConfig, WriterHandle, WriterStats};
 

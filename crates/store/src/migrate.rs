@@ -10,6 +10,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "resources",
         include_str!("../migrations/0004_resources.sql"),
     ),
+    (
+        5,
+        "settlement_items",
+        include_str!("../migrations/0005_settlement_items.sql"),
+    ),
 ];
 
 /// The few type differences between the engines.

@@ -29,6 +29,10 @@ pub enum WriteOp {
     /// An HTTP API change with its audit event and idempotency record
     /// (see [`crate::api`]).
     Api(Box<crate::api::ApiWrite>),
+    /// Insert settlement items (see [`crate::SettlementItem`]); like
+    /// `HostRows`, written only when every transfer of the same request was
+    /// created; an item whose id exists is skipped.
+    SettlementItems(Vec<crate::SettlementItem>),
 }
 
 impl WriteOp {
@@ -39,6 +43,7 @@ impl WriteOp {
             Self::CreateTransfers(transfers) => transfers.len(),
             Self::ExpirePending { limit } => *limit,
             Self::HostRows(rows) => rows.len(),
+            Self::SettlementItems(items) => items.len(),
             Self::Api(_) => 1,
         }
     }
@@ -58,4 +63,7 @@ pub enum WriteOutcome {
     HostRows(bool),
     /// The outcome of an API write.
     Api(crate::api::ApiOutcome),
+    /// Whether the items were written (`false`: a transfer of the same
+    /// request failed, or an item broke a length limit).
+    SettlementItems(bool),
 }

@@ -287,7 +287,7 @@ impl Engine for Postgres {
         write_pendings(&mut tx, staged)?;
         write_history(&mut tx, &staged.history)?;
         write_host_rows(&mut tx, &staged.host_rows)?;
-        crate::api::write_pg(&mut tx, &staged.api)?;
+        crate::api::write_pg(&mut tx, staged)?;
         tx.commit()?;
         Ok(())
     }

@@ -338,7 +338,7 @@ impl Engine for Sqlite {
         write_transfers(&tx, "ledger_transfers", &staged.transfers)?;
         write_pendings_and_history(&tx, staged)?;
         write_host_rows(&tx, &staged.host_rows)?;
-        crate::api::write_sqlite(&tx, &staged.api)?;
+        crate::api::write_sqlite(&tx, staged)?;
         tx.commit()?;
         self.rowids.extend(inserted);
         Ok(())

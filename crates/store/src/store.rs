@@ -122,17 +122,20 @@ impl Store {
         let events = requests.iter().flatten().map(WriteOp::events).sum();
         let mut working = WorkingSet::new(cache, transfers, pendings, due, events);
         let mut history = Vec::new();
-        let mut host_rows = Vec::new();
+        let mut accepted = Accepted::default();
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in requests {
             let mut request_outcomes = Vec::with_capacity(request.len());
-            let mut request_rows = Vec::new();
+            let mut request_rows = Deferred::default();
             for op in request {
                 // Every event gets its own timestamp, also across requests.
                 let events = op.events().max(1) as u64;
                 if let WriteOp::HostRows(rows) = op {
-                    request_rows.push((request_outcomes.len(), rows));
+                    request_rows.host.push((request_outcomes.len(), rows));
                     request_outcomes.push(WriteOutcome::HostRows(false));
+                } else if let WriteOp::SettlementItems(items) = op {
+                    request_rows.items.push((request_outcomes.len(), items));
+                    request_outcomes.push(WriteOutcome::SettlementItems(false));
                 } else {
                     let outcome = match op {
                         WriteOp::Api(write) => {
@@ -144,11 +147,12 @@ impl Store {
                 }
                 now = now.saturating_add(events);
             }
-            accept_host_rows(&mut request_outcomes, request_rows, &mut host_rows);
+            accept_rows(&mut request_outcomes, request_rows, &mut accepted);
             outcomes.push(request_outcomes);
         }
         let (mut staged, touched) = working.stage(history);
-        staged.host_rows = host_rows;
+        staged.host_rows = accepted.host;
+        staged.settlement_items = accepted.items;
         staged.api = api.into_staged();
         self.engine.write(&staged)?;
         self.commits += 1;
@@ -195,7 +199,10 @@ impl Store {
             match op {
                 WriteOp::CreateTransfers(batch) => collect_ids(batch, &mut ids, &mut pending_ids),
                 WriteOp::ExpirePending { limit } => due_limit = due_limit.saturating_add(*limit),
-                WriteOp::CreateAccounts(_) | WriteOp::HostRows(_) | WriteOp::Api(_) => {}
+                WriteOp::CreateAccounts(_)
+                | WriteOp::HostRows(_)
+                | WriteOp::SettlementItems(_)
+                | WriteOp::Api(_) => {}
             }
         }
         let due = if due_limit == 0 {
@@ -345,18 +352,29 @@ fn apply_op(
         }
         // Taken apart by `execute`: written only when the request's transfers were.
         WriteOp::HostRows(_) => WriteOutcome::HostRows(false),
+        WriteOp::SettlementItems(_) => WriteOutcome::SettlementItems(false),
         // Applied by `crate::api::ApiWorking` in `execute`.
         WriteOp::Api(_) => WriteOutcome::Api(crate::api::ApiOutcome::Exists),
     }
 }
 
-/// Keeps a request's host records when every transfer of the request was
-/// created and every record is within its limits.
-fn accept_host_rows(
-    outcomes: &mut [WriteOutcome],
-    rows: Vec<(usize, Vec<HostRow>)>,
-    accepted: &mut Vec<HostRow>,
-) {
+/// Rows of one request written only with its transfers, by position.
+#[derive(Default)]
+struct Deferred {
+    host: Vec<(usize, Vec<HostRow>)>,
+    items: Vec<(usize, Vec<crate::SettlementItem>)>,
+}
+
+/// Rows of a batch accepted for writing.
+#[derive(Default)]
+struct Accepted {
+    host: Vec<HostRow>,
+    items: Vec<crate::SettlementItem>,
+}
+
+/// Keeps a request's host records and settlement items when every transfer
+/// of the request was created and every row is within its limits.
+fn accept_rows(outcomes: &mut [WriteOutcome], rows: Deferred, accepted: &mut Accepted) {
     let transfers_ok = outcomes.iter().all(|outcome| match outcome {
         WriteOutcome::Transfers(results) => results
             .iter()
@@ -364,16 +382,28 @@ fn accept_host_rows(
         _ => true,
     });
     let within_limits = rows
+        .host
         .iter()
         .flat_map(|(_, rows)| rows)
-        .all(|row| row.key.len() <= HOST_KEY_LEN_MAX && row.body.len() <= HOST_BODY_LEN_MAX);
+        .all(|row| row.key.len() <= HOST_KEY_LEN_MAX && row.body.len() <= HOST_BODY_LEN_MAX)
+        && rows
+            .items
+            .iter()
+            .flat_map(|(_, items)| items)
+            .all(crate::SettlementItem::within_limits);
     if !(transfers_ok && within_limits) {
         return;
     }
-    for (position, rows) in rows {
+    for (position, rows) in rows.host {
         if let Some(slot) = outcomes.get_mut(position) {
             *slot = WriteOutcome::HostRows(true);
         }
-        accepted.extend(rows);
+        accepted.host.extend(rows);
+    }
+    for (position, items) in rows.items {
+        if let Some(slot) = outcomes.get_mut(position) {
+            *slot = WriteOutcome::SettlementItems(true);
+        }
+        accepted.items.extend(items);
     }
 }

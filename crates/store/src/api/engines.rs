@@ -1,7 +1,9 @@
 //! The two engines' side of the API storage: running [`ApiSql`] queries and
 //! writing [`ApiStaged`] rows through rusqlite and the `postgres` client.
 
-use super::{ApiSql, ApiStaged, Value, write_staged};
+use super::{ApiSql, Value, write_staged};
+use crate::engine::Staged;
+use crate::settlement_items::write_items;
 use crate::{Result, StoreError};
 
 impl ApiSql for crate::sqlite::Sqlite {
@@ -47,11 +49,11 @@ fn sqlite_query(
     Ok(out)
 }
 
-/// Writes the staged rows in a SQLite transaction.
-pub(crate) fn write_sqlite(connection: &rusqlite::Connection, staged: &ApiStaged) -> Result<()> {
-    write_staged(staged, &mut |sql, params| {
-        sqlite_query(connection, sql, params).map(drop)
-    })
+/// Writes the staged API rows and settlement items in a SQLite transaction.
+pub(crate) fn write_sqlite(connection: &rusqlite::Connection, staged: &Staged) -> Result<()> {
+    let mut execute = |sql: &str, params: &[Value]| sqlite_query(connection, sql, params).map(drop);
+    write_staged(&staged.api, &mut execute)?;
+    write_items(&staged.settlement_items, &mut execute)
 }
 
 fn pg_sql(sql: &str) -> String {
@@ -109,12 +111,10 @@ impl ApiSql for crate::pg::Postgres {
     }
 }
 
-/// Writes the staged rows in a PostgreSQL transaction.
-pub(crate) fn write_pg(
-    transaction: &mut postgres::Transaction<'_>,
-    staged: &ApiStaged,
-) -> Result<()> {
-    write_staged(staged, &mut |sql, params| {
-        pg_query(transaction, sql, params).map(drop)
-    })
+/// Writes the staged API rows and settlement items in a PostgreSQL
+/// transaction.
+pub(crate) fn write_pg(transaction: &mut postgres::Transaction<'_>, staged: &Staged) -> Result<()> {
+    let mut execute = |sql: &str, params: &[Value]| pg_query(transaction, sql, params).map(drop);
+    write_staged(&staged.api, &mut execute)?;
+    write_items(&staged.settlement_items, &mut execute)
 }

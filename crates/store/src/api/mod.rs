@@ -153,7 +153,7 @@ pub fn fully_applied(outcome: &crate::WriteOutcome) -> bool {
         WriteOutcome::Expired(_) => true,
         // Host records are accepted at the end of their request; an API
         // write in the same request sees them as not yet written.
-        WriteOutcome::HostRows(written) => *written,
+        WriteOutcome::HostRows(written) | WriteOutcome::SettlementItems(written) => *written,
         WriteOutcome::Api(outcome) => matches!(outcome, ApiOutcome::Applied { .. }),
     }
 }
@@ -223,13 +223,13 @@ pub(crate) enum Value {
 }
 
 impl Value {
-    fn text(self) -> Result<String> {
+    pub(crate) fn text(self) -> Result<String> {
         match self {
             Value::Text(text) => Ok(text),
             other => Err(StoreError::Corrupt(format!("expected text, got {other:?}"))),
         }
     }
-    fn int(self) -> Result<i64> {
+    pub(crate) fn int(self) -> Result<i64> {
         match self {
             Value::Int(value) => Ok(value),
             other => Err(StoreError::Corrupt(format!(
@@ -247,7 +247,7 @@ impl Value {
             ))),
         }
     }
-    fn unsigned(self) -> Result<u64> {
+    pub(crate) fn unsigned(self) -> Result<u64> {
         crate::codec::to_u64(self.int()?)
     }
 }
