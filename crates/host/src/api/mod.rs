@@ -47,6 +47,13 @@ mod programs;
 mod seed;
 mod wire;
 
+pub mod accounts;
+mod approvals;
+pub mod bindings;
+mod ledger_balance;
+mod seed_accounts;
+mod transactions;
+
 use std::sync::Arc;
 
 pub use auth::{Action, Caller, Role, authorize, hash_key};
