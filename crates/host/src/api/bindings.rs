@@ -32,7 +32,9 @@ use store::{Store, StoreError};
 
 use self::lifecycle::{approve, bindings_of, merchant_info, supersede};
 use self::request::{BindingBody, Referenced, is_merchant_id, read_referenced, validate_shape};
-use super::accounts::docs::{self, APPROVAL, ApprovalDoc, BINDING, BindingDoc, Requester};
+use super::accounts::docs::{
+    self, ACCOUNT, APPROVAL, AccountDoc, ApprovalDoc, BINDING, BindingDoc, Requester,
+};
 use super::extract::{ApiPath, ApiQuery};
 use super::pagination::{Page, encode_cursor, list_response};
 use super::wire::{Money, rfc3339};
@@ -88,23 +90,33 @@ pub fn in_force(
     Ok(chosen.map(|i| documents[indexes[i]].clone()))
 }
 
+/// The accounts the merchant's approved bindings pay into.
+fn bound_accounts(store: &mut Store, approved: &[ResourceRow]) -> store::Result<Vec<AccountDoc>> {
+    let mut accounts = Vec::new();
+    for row in approved {
+        let Ok(binding) = serde_json::from_str::<BindingDoc>(&row.document) else {
+            continue;
+        };
+        for split in &binding.splits {
+            if let Some(account) = store.resource(ACCOUNT, &split.account)? {
+                let document = serde_json::from_str(&account.document)
+                    .map_err(|e| StoreError::Corrupt(format!("account {}: {e}", account.id)))?;
+                accounts.push(document);
+            }
+        }
+    }
+    Ok(accounts)
+}
+
 /// An owner may change the binding of a merchant bound to one of its
-/// accounts, into accounts it owns only.
+/// accounts (404 otherwise: it is another party's merchant), into
+/// accounts it owns only.
 fn owner_may_request(
     caller: &Caller,
     refs: &Referenced,
-    approved: &[ResourceRow],
+    bound: &[AccountDoc],
 ) -> Result<(), ApiError> {
-    let bound_to_owner = approved.iter().any(|row| {
-        docs::parse::<BindingDoc>(row).is_ok_and(|b| {
-            b.splits.iter().any(|s| {
-                refs.accounts
-                    .get(&s.account)
-                    .is_some_and(|(_, a)| a.owned_by(&caller.scope))
-            })
-        })
-    });
-    if !bound_to_owner {
+    if !bound.iter().any(|a| a.owned_by(&caller.scope)) {
         return Err(ApiError::NotFound);
     }
     if refs
@@ -178,17 +190,24 @@ pub(crate) async fn create(
     }
     validate_shape(&body)?;
     let (key, terminals, splits) = (mid.clone(), body.terminals.clone(), body.splits.clone());
-    let (refs, approved) = state
+    let owner = caller.role == Role::Owner;
+    let (refs, approved, bound) = state
         .read(move |store| {
             let refs = read_referenced(store, &key, &terminals, &splits)?;
-            Ok((refs, bindings_of(store, &key, "approved")?))
+            let approved = bindings_of(store, &key, "approved")?;
+            let bound = if owner {
+                bound_accounts(store, &approved)?
+            } else {
+                Vec::new()
+            };
+            Ok((refs, approved, bound))
         })
         .await?;
     let refs = refs
         .map_err(ApiError::Validation)?
         .ok_or(ApiError::NotFound)?;
-    if caller.role == Role::Owner {
-        owner_may_request(&caller, &refs, &approved)?;
+    if owner {
+        owner_may_request(&caller, &refs, &bound)?;
     }
     let now = state.now_ns();
     let id = docs::new_id("BND", now)?;
