@@ -64,8 +64,6 @@ const fn row(
     }
 }
 
-const M1: &str = "/v1/merchants/100000000000001";
-
 const ROWS: &[Row] = &[
     row("get", "/v1/health", "/v1/health", "", [OK; 7]),
     row("get", "/v1/openapi.json", "/v1/openapi.json", "", [OK; 7]),
