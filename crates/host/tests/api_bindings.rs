@@ -22,6 +22,7 @@ engines!(
     invalid_bodies_are_422_with_field_errors_and_change_nothing,
     accounts_are_scoped_to_banks_and_owners,
     splits_terminal_bindings_and_single_accounts,
+    a_large_payout_is_approved_by_one_owner,
 );
 
 /// Approval ids of a binding answer.
@@ -612,4 +613,52 @@ async fn splits_terminal_bindings_and_single_accounts(h: Harness) {
         csv.text
     );
     assert!(csv.text.contains("superseded"), "{}", csv.text);
+}
+
+/// A payout above ACC-JOINT-1's threshold, as settlement records it: the
+/// payout awaiting approval and its approval request (1 of 2 owners).
+async fn a_large_payout_is_approved_by_one_owner(h: Harness) {
+    let payout = json!({"id": "PO-1", "account": "ACC-JOINT-1", "status": "awaiting_approval",
+        "amount": {"amount_minor": 6_000_000, "currency": "CNY"}});
+    let approval = json!({"id": "APR-PO-1", "subject_kind": "payout", "subject_id": "PO-1",
+        "account": "ACC-JOINT-1", "required": 1, "approvals": [], "rejections": [],
+        "requested_by": {"role": "system", "scope": "settlement", "key_id": ""},
+        "status": "pending", "expires_at": "2026-01-04T00:00:00.000Z",
+        "created_at": "2026-01-01T00:00:00.000Z", "decided_at": null});
+    let row = |kind: &str, id: &str, status: &str, document: &Value| store::api::ResourceRow {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+        scope: "ACC-JOINT-1".to_owned(),
+        status: status.to_owned(),
+        version: 0,
+        document: document.to_string(),
+        created_at_ns: T0_NS,
+        updated_at_ns: T0_NS,
+    };
+    put_resources(
+        &h,
+        vec![
+            row("payout", "PO-1", "awaiting_approval", &payout),
+            row("approval", "APR-PO-1", "pending", &approval),
+        ],
+    )
+    .await;
+    let inbox = h.get("/v1/approvals", OWNER_ZHANGMIN).await.json();
+    assert_eq!(inbox["items"][0]["subject_kind"], "payout");
+    let reply = decide(&h, OWNER_ZHANGMIN, "APR-PO-1", "approve").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json()["status"], "approved");
+    assert_eq!(reply.json()["subject_status"], "approved");
+    let url = h.url.clone();
+    let stored = blocking(move || {
+        let mut store = store::Store::open(&url).unwrap();
+        store.resource("payout", "PO-1").unwrap().unwrap()
+    });
+    assert_eq!(stored.status, "approved");
+    assert_eq!(stored.version, 2);
+    let document: Value = serde_json::from_str(&stored.document).unwrap();
+    assert_eq!(document["status"], "approved");
+    assert_eq!(document["amount"]["amount_minor"], 6_000_000);
+    assert_problem(&decide(&h, OWNER_LIWEI, "APR-PO-1", "approve").await, 409);
+    assert_chain_verifies(&h).await;
 }

@@ -30,7 +30,7 @@ use store::api::{ApiChange, ApiWrite, ResourcePut, ResourceRow};
 use self::decide::{Subject, read_subject, status_name, subject_puts};
 use super::accounts::docs::{self, ACCOUNT, APPROVAL, AccountDoc, ApprovalDoc};
 use super::accounts::{read_account, visible};
-use super::bindings::lifecycle::all_resources;
+use super::bindings::lifecycle::{RESOURCES_READ_MAX, all_resources};
 use super::extract::{ApiPath, ApiQuery};
 use super::pagination::{Page, encode_cursor, list_response};
 use super::wire::{is_code, rfc3339, validate_text};
@@ -75,9 +75,9 @@ pub(crate) struct ListQuery {
 /// accounts it owns; an operator's all.
 fn visible_rows(store: &mut store::Store, caller: &Caller) -> store::Result<Vec<ResourceRow>> {
     if caller.role == Role::Operator {
-        return all_resources(store, APPROVAL, None, None, usize::MAX);
+        return all_resources(store, APPROVAL, None, None, RESOURCES_READ_MAX);
     }
-    let accounts = all_resources(store, ACCOUNT, None, None, usize::MAX)?;
+    let accounts = all_resources(store, ACCOUNT, None, None, RESOURCES_READ_MAX)?;
     let mut rows = Vec::new();
     for account in accounts {
         let owned = serde_json::from_str::<AccountDoc>(&account.document)
@@ -259,10 +259,9 @@ fn puts_for(
 async fn expire(
     state: &ApiState,
     pending: &PendingWrite,
-    mut loaded: Loaded,
+    loaded: Loaded,
     now: u64,
 ) -> Result<Response, ApiError> {
-    loaded.request.rejected_by = None;
     let (puts, answer) = puts_for(&loaded, ApprovalState::Expired, now)?;
     let resource = format!("approvals/{}", loaded.approval.id);
     let write = ApiWrite {

@@ -34,7 +34,7 @@ use store::{HostTable, Store};
 
 use self::view::{Viewed, card_facts, de7, transmission_utc_s};
 use super::accounts::docs::{ACCOUNT, AccountDoc, BINDING, BindingDoc};
-use super::bindings::lifecycle::all_resources;
+use super::bindings::lifecycle::{RESOURCES_READ_MAX, all_resources};
 use super::extract::{ApiPath, ApiQuery};
 use super::pagination::{Page, encode_cursor, list_response};
 use super::{Action, ApiError, ApiState, Caller, FieldError, Role, authorize};
@@ -109,7 +109,7 @@ fn filters(query: &ListQuery) -> Result<Filters, ApiError> {
 
 /// The merchants whose settlement went to accounts of `bank`.
 fn bank_merchants(store: &mut Store, bank: &str) -> store::Result<HashSet<String>> {
-    let accounts: HashSet<String> = all_resources(store, ACCOUNT, None, None, usize::MAX)?
+    let accounts: HashSet<String> = all_resources(store, ACCOUNT, None, None, RESOURCES_READ_MAX)?
         .into_iter()
         .filter(|row| {
             serde_json::from_str::<AccountDoc>(&row.document).is_ok_and(|a| a.bank == bank)
@@ -118,7 +118,7 @@ fn bank_merchants(store: &mut Store, bank: &str) -> store::Result<HashSet<String
         .collect();
     let mut merchants = HashSet::new();
     for status in ["approved", "superseded"] {
-        for row in all_resources(store, BINDING, None, Some(status), usize::MAX)? {
+        for row in all_resources(store, BINDING, None, Some(status), RESOURCES_READ_MAX)? {
             let Ok(binding) = serde_json::from_str::<BindingDoc>(&row.document) else {
                 continue;
             };

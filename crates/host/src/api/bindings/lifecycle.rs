@@ -16,6 +16,9 @@ use crate::records::Record;
 const PAGE_ROWS: u64 = 500;
 /// Most bindings of one merchant read (its whole history).
 pub const BINDINGS_PER_MERCHANT_MAX: usize = 10_000;
+/// Most resources of one kind a read of them all returns (accounts, all
+/// approval requests, all bindings): past it, lists are cut short.
+pub const RESOURCES_READ_MAX: usize = 100_000;
 /// Minutes in a day: a cut-off at midnight (business date = local date).
 const MIDNIGHT_MINUTE: u16 = 24 * 60;
 
