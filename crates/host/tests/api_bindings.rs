@@ -14,6 +14,7 @@ use support::*;
 
 engines!(
     joint_binding_needs_both_owners_and_takes_effect_next_cycle,
+    an_approved_binding_answers_where_each_date_settles,
     the_maker_never_counts,
     one_rejection_vetoes,
     requests_expire_after_72_hours,
@@ -99,22 +100,6 @@ async fn joint_binding_needs_both_owners_and_takes_effect_next_cycle(h: Harness)
     let old = find("BND-SANDBOX-100000000000001");
     assert_eq!(old["status"], "superseded");
     assert_eq!(old["superseded_by"], binding["id"]);
-    // Which account settlement of each date goes to.
-    let today = in_force(&h, MID_1, "2026-01-01", None).await;
-    assert_eq!(today["binding"]["id"], "BND-SANDBOX-100000000000001");
-    let tomorrow = in_force(&h, MID_1, "2026-01-02", Some("T0000001")).await;
-    assert_eq!(tomorrow["binding"]["id"], binding["id"]);
-    assert_eq!(tomorrow["accounts"], json!(["ACC-JOINT-1"]));
-    // The settlement code's helper answers the same.
-    let url = h.url.clone();
-    let from_store = blocking(move || {
-        let mut store = store::Store::open(&url).unwrap();
-        let date = domain::BusinessDate::parse("2026-01-02").unwrap();
-        host::api::bindings::in_force(&mut store, MID_1, Some("T0000002"), date).unwrap()
-    })
-    .unwrap();
-    assert_eq!(from_store.id, binding["id"].as_str().unwrap());
-    assert_eq!(from_store.split_lines().len(), 1);
     // Decided: out of the inbox; a late decision is 409.
     let inbox = h.get("/v1/approvals", OWNER_LIWEI).await.json();
     assert_eq!(inbox["items"], json!([]));
@@ -132,6 +117,39 @@ async fn joint_binding_needs_both_owners_and_takes_effect_next_cycle(h: Harness)
         ["binding.request", "approval.approve", "approval.approve"]
     );
     assert_chain_verifies(&h).await;
+}
+
+/// Merchant 1 moved to ACC-JOINT-1 by a new binding both owners approved.
+async fn approved_joint_binding(h: &Harness) -> Value {
+    seed_merchants(h).await;
+    let binding = request_binding(h, MERCHANT_1, MID_1, &whole("ACC-JOINT-1"))
+        .await
+        .json();
+    let id = &approvals_of(&binding)[0];
+    for key in [OWNER_LIWEI, OWNER_ZHANGMIN] {
+        assert_eq!(decide(h, key, id, "approve").await.status, 200);
+    }
+    binding
+}
+
+async fn an_approved_binding_answers_where_each_date_settles(h: Harness) {
+    let binding = approved_joint_binding(&h).await;
+    // Which account settlement of each date goes to.
+    let today = in_force(&h, MID_1, "2026-01-01", None).await;
+    assert_eq!(today["binding"]["id"], "BND-SANDBOX-100000000000001");
+    let tomorrow = in_force(&h, MID_1, "2026-01-02", Some("T0000001")).await;
+    assert_eq!(tomorrow["binding"]["id"], binding["id"]);
+    assert_eq!(tomorrow["accounts"], json!(["ACC-JOINT-1"]));
+    // The settlement code's helper answers the same.
+    let url = h.url.clone();
+    let from_store = blocking(move || {
+        let mut store = store::Store::open(&url).unwrap();
+        let date = domain::BusinessDate::parse("2026-01-02").unwrap();
+        host::api::bindings::in_force(&mut store, MID_1, Some("T0000002"), date).unwrap()
+    })
+    .unwrap();
+    assert_eq!(from_store.id, binding["id"].as_str().unwrap());
+    assert_eq!(from_store.split_lines().len(), 1);
 }
 
 async fn the_maker_never_counts(h: Harness) {

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use support::*;
 
 engines!(
-    transactions_are_scoped_filtered_and_masked,
+    transactions_are_scoped_and_masked,
+    transactions_filter_page_and_export_csv,
     ledger_balance_and_history
 );
 
@@ -65,7 +66,7 @@ async fn ids(h: &Harness, path: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
-async fn transactions_are_scoped_filtered_and_masked(h: Harness) {
+async fn transactions_are_scoped_and_masked(h: Harness) {
     setup(&h).await;
     let all = h.get("/v1/transactions", ADMIN).await;
     assert!(!all.text.contains("6225880000000019"), "{}", all.text);
@@ -130,7 +131,10 @@ async fn transactions_are_scoped_filtered_and_masked(h: Harness) {
     ] {
         assert_problem(&h.get(&format!("/v1/transactions/{id}"), key).await, 404);
     }
-    // Filters.
+}
+
+async fn transactions_filter_page_and_export_csv(h: Harness) {
+    setup(&h).await;
     let filtered = async |query: &str| ids(&h, &format!("/v1/transactions?{query}"), ADMIN).await;
     assert_eq!(filtered("terminal=T0000002").await, ["000000000002"]);
     assert_eq!(filtered("merchant=100000000000002").await, ["000000000003"]);

@@ -175,21 +175,15 @@ fn approval_puts(
     Ok((puts, ids))
 }
 
-pub(crate) async fn create(
-    State(state): State<ApiState>,
-    caller: Caller,
-    ApiPath(mid): ApiPath<String>,
-    request: PostRequest,
-) -> Result<Response, ApiError> {
-    let (body, pending) = request
-        .begin::<BindingBody>(&state, caller, Action::RequestBinding)
-        .await?;
-    let caller = pending.caller().clone();
-    if !is_merchant_id(&mid) || (caller.role == Role::Merchant && caller.scope != mid) {
-        return Err(ApiError::NotFound);
-    }
-    validate_shape(&body)?;
-    let (key, terminals, splits) = (mid.clone(), body.terminals.clone(), body.splits.clone());
+/// Reads what a request refers to and the merchant's approved bindings,
+/// and checks an owner's right to ask.
+async fn read_context(
+    state: &ApiState,
+    caller: &Caller,
+    mid: &str,
+    body: &BindingBody,
+) -> Result<(Referenced, Vec<ResourceRow>), ApiError> {
+    let (key, terminals, splits) = (mid.to_owned(), body.terminals.clone(), body.splits.clone());
     let owner = caller.role == Role::Owner;
     let (refs, approved, bound) = state
         .read(move |store| {
@@ -207,8 +201,26 @@ pub(crate) async fn create(
         .map_err(ApiError::Validation)?
         .ok_or(ApiError::NotFound)?;
     if owner {
-        owner_may_request(&caller, &refs, &bound)?;
+        owner_may_request(caller, &refs, &bound)?;
     }
+    Ok((refs, approved))
+}
+
+pub(crate) async fn create(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiPath(mid): ApiPath<String>,
+    request: PostRequest,
+) -> Result<Response, ApiError> {
+    let (body, pending) = request
+        .begin::<BindingBody>(&state, caller, Action::RequestBinding)
+        .await?;
+    let caller = pending.caller().clone();
+    if !is_merchant_id(&mid) || (caller.role == Role::Merchant && caller.scope != mid) {
+        return Err(ApiError::NotFound);
+    }
+    validate_shape(&body)?;
+    let (refs, approved) = read_context(&state, &caller, &mid, &body).await?;
     let now = state.now_ns();
     let id = docs::new_id("BND", now)?;
     let requester = Requester::of(&caller);
