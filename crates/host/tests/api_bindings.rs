@@ -24,6 +24,7 @@ engines!(
     accounts_are_scoped_to_banks_and_owners,
     splits_terminal_bindings_and_single_accounts,
     a_large_payout_is_approved_by_one_owner,
+    a_binding_into_two_joint_accounts_needs_both_policies,
 );
 
 /// Approval ids of a binding answer.
@@ -678,5 +679,86 @@ async fn a_large_payout_is_approved_by_one_owner(h: Harness) {
     assert_eq!(document["status"], "approved");
     assert_eq!(document["amount"]["amount_minor"], 6_000_000);
     assert_problem(&decide(&h, OWNER_LIWEI, "APR-PO-1", "approve").await, 409);
+    assert_chain_verifies(&h).await;
+}
+
+async fn a_binding_into_two_joint_accounts_needs_both_policies(h: Harness) {
+    seed_merchants(&h).await;
+    new_account(
+        &h,
+        &joint("ACC-TRIO", &["Li Wei", "Zhang Min", "Wang Fang"], 2),
+    )
+    .await;
+    let wang = new_key(&h, "owner", "Wang Fang").await;
+    let both = json!({"splits": [
+        {"account": "ACC-JOINT-1", "share_bps": 5000},
+        {"account": "ACC-TRIO", "share_bps": 5000}]});
+    let binding = request_binding(&h, MERCHANT_2, MID_2, &both).await.json();
+    let ids = approvals_of(&binding);
+    assert_eq!(ids.len(), 2, "{binding}");
+    let all = h.get("/v1/approvals", ADMIN).await.json();
+    let account_of = |id: &str| {
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()["account"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (joint_1, trio) = if account_of(&ids[0]) == "ACC-JOINT-1" {
+        (ids[0].clone(), ids[1].clone())
+    } else {
+        (ids[1].clone(), ids[0].clone())
+    };
+    // ACC-JOINT-1's owners approve: its request is approved, the binding
+    // waits for ACC-TRIO's.
+    assert_eq!(
+        decide(&h, OWNER_LIWEI, &joint_1, "approve").await.status,
+        200
+    );
+    let path = format!("/v1/approvals/{joint_1}/approve");
+    let approve = |key: &'static str| {
+        call("POST", &path, Some(key))
+            .body("{}")
+            .header("idempotency-key", "zm-1")
+    };
+    let done = h.send(approve(OWNER_ZHANGMIN)).await;
+    assert_eq!(done.json()["status"], "approved", "{}", done.text);
+    assert_eq!(done.json()["subject_status"], "pending_approval");
+    // A retry with the same Idempotency-Key replays the answer.
+    let replay = h.send(approve(OWNER_ZHANGMIN)).await;
+    assert_eq!(
+        (replay.status.as_u16(), replay.text.clone()),
+        (200, done.text.clone())
+    );
+    assert_eq!(
+        decide(&h, OWNER_ZHANGMIN, &trio, "approve").await.status,
+        200
+    );
+    let last = decide(&h, &wang, &trio, "approve").await;
+    assert_eq!(last.json()["subject_status"], "approved", "{}", last.text);
+    let answer = in_force(&h, MID_2, "2026-01-02", None).await;
+    assert_eq!(answer["accounts"], json!(["ACC-JOINT-1", "ACC-TRIO"]));
+    // A second such binding: one rejection closes the other request too.
+    let binding = request_binding(&h, MERCHANT_2, MID_2, &both).await.json();
+    let ids = approvals_of(&binding);
+    assert_eq!(
+        decide(&h, OWNER_LIWEI, &ids[0], "reject").await.json()["subject_status"],
+        "rejected"
+    );
+    let closed = h
+        .get("/v1/approvals?status=rejected", OWNER_LIWEI)
+        .await
+        .json();
+    let closed: Vec<&Value> = closed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["id"])
+        .collect();
+    assert_eq!(closed.len(), 2, "{closed:?}");
     assert_chain_verifies(&h).await;
 }
