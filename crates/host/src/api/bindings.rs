@@ -87,7 +87,10 @@ pub fn in_force(
         indexes.push(index);
     }
     let chosen = domain::settlement::bindings::in_force(&candidates, tid, date);
-    Ok(chosen.map(|i| documents[indexes[i]].clone()))
+    Ok(chosen
+        .and_then(|i| indexes.get(i))
+        .and_then(|&index| documents.get(index))
+        .cloned())
 }
 
 /// The accounts the merchant's approved bindings pay into.
