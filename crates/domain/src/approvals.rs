@@ -10,6 +10,11 @@ use std::collections::BTreeSet;
 /// Most owners a joint account may have.
 pub const OWNERS_MAX: usize = 16;
 
+/// How long an approval request stays open: 72 hours, so a request made on
+/// a Friday can still be decided on Monday; after that it expires and must
+/// be made again.
+pub const REQUEST_TTL_S: i64 = 72 * 3600;
+
 /// An approval policy: `required` distinct owners among `owners`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {

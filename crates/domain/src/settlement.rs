@@ -4,6 +4,8 @@
 use crate::date::BusinessDate;
 use crate::money::AmountMinor;
 
+pub mod bindings;
+
 /// Most accounts one binding may split into.
 pub const SPLIT_ACCOUNTS_MAX: usize = 16;
 

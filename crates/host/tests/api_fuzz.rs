@@ -238,13 +238,15 @@ async fn random_bodies_never_cause_a_server_error(h: Harness) {
                 created += 1;
             }
         }
-        // The generator reaches valid bodies too, not only rejections.
+        // The generator reaches valid bodies too, not only rejections
+        // (not where validity depends on other fields or on path ids).
+        let dependent = ["/v1/programs", "/v1/accounts"].contains(&path.as_str());
         assert!(
-            created > 0 || path == "/v1/programs",
+            created > 0 || dependent || path.contains('{'),
             "{path}: nothing valid generated"
         );
     }
-    assert_eq!(operations, 3);
+    assert_eq!(operations, 7);
     // Random query strings on the lists.
     let parameters = [
         "limit",

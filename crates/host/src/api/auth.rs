@@ -65,6 +65,24 @@ pub enum Action {
     ReadProgram,
     /// `GET /v1/audit`, `GET /v1/audit/verify`.
     ReadAudit,
+    /// `POST /v1/accounts` (a bank: its own bank only).
+    CreateAccount,
+    /// `GET /v1/accounts/{id}` (scoped: own bank, owned accounts).
+    ReadAccount,
+    /// `POST /v1/merchants/{mid}/bindings` (scoped: own merchant; an owner
+    /// only for a merchant already bound to an account it owns).
+    RequestBinding,
+    /// `GET /v1/merchants/{mid}/bindings[/in-force]` (scoped: own merchant).
+    ReadBindings,
+    /// `GET /v1/approvals` (owners: their own accounts' requests).
+    ReadApprovals,
+    /// `POST /v1/approvals/{id}/approve`, `.../reject` (owners of the account).
+    DecideApproval,
+    /// `GET /v1/transactions[/{id}]` (scoped: own merchant, own bank, own
+    /// program's cards).
+    ReadTransactions,
+    /// `GET /v1/ledger/accounts/{id}/balance`.
+    ReadLedgerBalance,
 }
 
 /// The roles allowed each action. Scope checks (a brand reading only its
@@ -79,6 +97,23 @@ const PERMISSIONS: &[(Action, &[Role])] = &[
         &[Role::Operator, Role::Bank, Role::Brand],
     ),
     (Action::ReadAudit, &[Role::Operator]),
+    (Action::CreateAccount, &[Role::Operator, Role::Bank]),
+    (
+        Action::ReadAccount,
+        &[Role::Operator, Role::Bank, Role::Owner],
+    ),
+    (
+        Action::RequestBinding,
+        &[Role::Operator, Role::Merchant, Role::Owner],
+    ),
+    (Action::ReadBindings, &[Role::Operator, Role::Merchant]),
+    (Action::ReadApprovals, &[Role::Operator, Role::Owner]),
+    (Action::DecideApproval, &[Role::Owner]),
+    (
+        Action::ReadTransactions,
+        &[Role::Operator, Role::Merchant, Role::Bank, Role::Brand],
+    ),
+    (Action::ReadLedgerBalance, &[Role::Operator]),
 ];
 
 /// The authenticated caller of a request.

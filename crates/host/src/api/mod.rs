@@ -2,6 +2,10 @@
 //! that do not depend on the terminal host (API keys, fee plans, co-brand
 //! programs, the audit log).
 //!
+//! Settlement accounts, bindings and their approvals, and the read views
+//! of the terminal host's transactions and the ledger: [`accounts`],
+//! [`bindings`], `approvals`, `transactions`, `ledger_balance`.
+//!
 //! How an endpoint is written (see `fee_plans.rs`):
 //!
 //! 1. Declare it in [`openapi::endpoints`]: method, path, summary, roles,
@@ -46,6 +50,13 @@ pub mod pagination;
 mod programs;
 mod seed;
 mod wire;
+
+pub mod accounts;
+mod approvals;
+pub mod bindings;
+mod ledger_balance;
+mod seed_accounts;
+mod transactions;
 
 use std::sync::Arc;
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::roles_for;
 use super::{Action, ApiState, api_keys, audit, extract, fee_plans, health, pagination, programs};
+use super::{accounts, approvals, bindings, ledger_balance, transactions};
 
 /// One endpoint: its documentation and its handler.
 pub struct Endpoint {
@@ -170,8 +171,155 @@ pub fn endpoints() -> Vec<Endpoint> {
             )
         },
     ];
+    list.extend(account_endpoints());
+    list.extend(binding_endpoints());
     list.sort_by_key(|e| (e.path, e.method));
     list
+}
+
+/// Settlement accounts, approvals, transactions and ledger balances.
+fn account_endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint {
+            request: Some(accounts::request_schema()),
+            response: (201, accounts::response_schema()),
+            ..endpoint(
+                "post",
+                "/v1/accounts",
+                "Create a settlement account (single, joint or cobrand)",
+                Some(Action::CreateAccount),
+                post(accounts::create),
+            )
+        },
+        Endpoint {
+            response: (200, accounts::response_schema()),
+            parameters: vec![path_parameter("id")],
+            ..endpoint(
+                "get",
+                "/v1/accounts/{id}",
+                "One settlement account (own bank, or owned accounts only)",
+                Some(Action::ReadAccount),
+                get(accounts::get),
+            )
+        },
+        Endpoint {
+            response: (200, list_of(approvals::response_schema())),
+            parameters: [pagination::parameters(), approvals::list_parameters()].concat(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/approvals",
+                "Approval requests (an owner's inbox: its accounts' requests)",
+                Some(Action::ReadApprovals),
+                get(approvals::list),
+            )
+        },
+        Endpoint {
+            request: Some(approvals::request_schema()),
+            response: (200, approvals::response_schema()),
+            parameters: vec![path_parameter("id")],
+            ..endpoint(
+                "post",
+                "/v1/approvals/{id}/approve",
+                "Approve a request as an owner of its account",
+                Some(Action::DecideApproval),
+                post(approvals::approve),
+            )
+        },
+        Endpoint {
+            request: Some(approvals::request_schema()),
+            response: (200, approvals::response_schema()),
+            parameters: vec![path_parameter("id")],
+            ..endpoint(
+                "post",
+                "/v1/approvals/{id}/reject",
+                "Reject a request as an owner of its account (vetoes it)",
+                Some(Action::DecideApproval),
+                post(approvals::reject),
+            )
+        },
+        Endpoint {
+            response: (200, list_of(transactions::response_schema())),
+            parameters: [pagination::parameters(), transactions::filter_parameters()].concat(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/transactions",
+                "Transactions (own merchant, own bank, own program's cards)",
+                Some(Action::ReadTransactions),
+                get(transactions::list),
+            )
+        },
+        Endpoint {
+            response: (200, transactions::response_schema()),
+            parameters: vec![path_parameter("id")],
+            ..endpoint(
+                "get",
+                "/v1/transactions/{id}",
+                "One transaction by RRN",
+                Some(Action::ReadTransactions),
+                get(transactions::get),
+            )
+        },
+        Endpoint {
+            response: (200, ledger_balance::response_schema()),
+            parameters: [vec![path_parameter("id")], pagination::parameters()].concat(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/ledger/accounts/{id}/balance",
+                "Balances and balance history of a ledger account",
+                Some(Action::ReadLedgerBalance),
+                get(ledger_balance::get),
+            )
+        },
+    ]
+}
+
+/// A merchant's bindings.
+fn binding_endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint {
+            request: Some(bindings::request_schema()),
+            response: (201, bindings::response_schema()),
+            parameters: vec![path_parameter("mid")],
+            ..endpoint(
+                "post",
+                "/v1/merchants/{mid}/bindings",
+                "Request a binding of the merchant (or terminals) to accounts with split rules",
+                Some(Action::RequestBinding),
+                post(bindings::create),
+            )
+        },
+        Endpoint {
+            response: (200, list_of(bindings::response_schema())),
+            parameters: [
+                vec![path_parameter("mid")],
+                pagination::parameters(),
+                bindings::list_parameters(),
+            ]
+            .concat(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/merchants/{mid}/bindings",
+                "The merchant's binding history",
+                Some(Action::ReadBindings),
+                get(bindings::list),
+            )
+        },
+        Endpoint {
+            response: (200, bindings::in_force_schema()),
+            parameters: [vec![path_parameter("mid")], bindings::in_force_parameters()].concat(),
+            ..endpoint(
+                "get",
+                "/v1/merchants/{mid}/bindings/in-force",
+                "The binding (accounts) settlement of a business date goes to",
+                Some(Action::ReadBindings),
+                get(bindings::get_in_force),
+            )
+        },
+    ]
 }
 
 /// The router of every endpoint, with problem-document fallbacks.

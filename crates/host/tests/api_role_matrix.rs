@@ -1,0 +1,317 @@
+//! The role matrix, generated from the endpoint table: every endpoint of
+//! `host::api::openapi::endpoints()` × every role (operator, bank, brand,
+//! merchant own/other, owner own/other). An endpoint without a row here
+//! fails the test. For each: 401 without a key, 403 for a role its
+//! `x-roles` do not list, and the row's answer — the endpoint's success
+//! status or 404 for another party's resource — for the roles it lists.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+#[path = "api_support.rs"]
+mod support;
+#[path = "accounts_support/mod.rs"]
+mod accounts;
+
+use accounts::*;
+use host::records::Record;
+use serde_json::{Value, json};
+use support::*;
+
+engines!(every_endpoint_for_every_role);
+
+/// The endpoint's success status.
+const OK: u16 = 0;
+/// Another party's resource.
+const NF: u16 = 404;
+/// Not allowed to the role.
+const NO: u16 = 403;
+
+/// Column names, in the order of `Row::expect`.
+const COLUMNS: [&str; 7] = [
+    "operator",
+    "bank",
+    "brand",
+    "merchant own",
+    "merchant other",
+    "owner own",
+    "owner other",
+];
+
+/// One endpoint: its method and OpenAPI path, the concrete path to call
+/// (`{a1}`, `{a2}` become pending approval ids), the body kind, and the
+/// expected answer per column.
+struct Row {
+    method: &'static str,
+    pattern: &'static str,
+    path: &'static str,
+    body: &'static str,
+    expect: [u16; 7],
+}
+
+const fn row(
+    method: &'static str,
+    pattern: &'static str,
+    path: &'static str,
+    body: &'static str,
+    expect: [u16; 7],
+) -> Row {
+    Row {
+        method,
+        pattern,
+        path,
+        body,
+        expect,
+    }
+}
+
+const ROWS: &[Row] = &[
+    row("get", "/v1/health", "/v1/health", "", [OK; 7]),
+    row("get", "/v1/openapi.json", "/v1/openapi.json", "", [OK; 7]),
+    row(
+        "post",
+        "/v1/api-keys",
+        "/v1/api-keys",
+        "key",
+        [OK, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "post",
+        "/v1/fee-plans",
+        "/v1/fee-plans",
+        "fee_plan",
+        [OK, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/fee-plans",
+        "/v1/fee-plans",
+        "",
+        [OK, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/fee-plans/{code}",
+        "/v1/fee-plans/STANDARD",
+        "",
+        [OK, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "post",
+        "/v1/programs",
+        "/v1/programs",
+        "program",
+        [OK, OK, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/programs/{code}",
+        "/v1/programs/DBCOFFEE",
+        "",
+        [OK, OK, OK, NO, NO, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/audit",
+        "/v1/audit",
+        "",
+        [OK, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/audit/verify",
+        "/v1/audit/verify",
+        "",
+        [OK, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "post",
+        "/v1/accounts",
+        "/v1/accounts",
+        "account",
+        [OK, OK, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/accounts/{id}",
+        "/v1/accounts/ACC-JOINT-1",
+        "",
+        [OK, OK, NO, NO, NO, OK, NF],
+    ),
+    row(
+        "post",
+        "/v1/merchants/{mid}/bindings",
+        "/v1/merchants/100000000000001/bindings",
+        "binding",
+        [OK, NO, NO, OK, NF, OK, NF],
+    ),
+    row(
+        "get",
+        "/v1/merchants/{mid}/bindings",
+        "/v1/merchants/100000000000001/bindings",
+        "",
+        [OK, NO, NO, OK, NF, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/merchants/{mid}/bindings/in-force",
+        "/v1/merchants/100000000000001/bindings/in-force?date=2026-01-01",
+        "",
+        [OK, NO, NO, OK, NF, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/approvals",
+        "/v1/approvals",
+        "",
+        [OK, NO, NO, NO, NO, OK, OK],
+    ),
+    row(
+        "post",
+        "/v1/approvals/{id}/approve",
+        "/v1/approvals/{a1}/approve",
+        "decision",
+        [NO, NO, NO, NO, NO, OK, NF],
+    ),
+    row(
+        "post",
+        "/v1/approvals/{id}/reject",
+        "/v1/approvals/{a2}/reject",
+        "decision",
+        [NO, NO, NO, NO, NO, OK, NF],
+    ),
+    row(
+        "get",
+        "/v1/transactions",
+        "/v1/transactions",
+        "",
+        [OK, OK, OK, OK, OK, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/transactions/{id}",
+        "/v1/transactions/000000000001",
+        "",
+        [OK, OK, OK, OK, NF, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/ledger/accounts/{id}/balance",
+        "/v1/ledger/accounts/2/balance",
+        "",
+        [OK, NO, NO, NO, NO, NO, NO],
+    ),
+];
+
+fn body(kind: &str, i: usize) -> String {
+    match kind {
+        "key" => r#"{"role":"merchant","scope":"100000000000001","label":"till"}"#.to_owned(),
+        "fee_plan" => fee_plan(&format!("MATRIX{i}")),
+        "program" => program(&format!("MATRIX{i}"), "DEMOBANK", "LUCKYCOFFEE"),
+        "account" => json!({"id": format!("ACC-MATRIX-{i}"), "kind": "single", "name": "M",
+            "bank": "DEMOBANK", "owners": [{"party": "M", "name": "M"}]})
+        .to_string(),
+        "binding" => whole("ACC-DUO").to_string(),
+        "decision" => "{}".to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Resources of merchant 1 and Li Wei the "own" columns reach, and two
+/// pending approval requests of ACC-JOINT-1.
+async fn setup(h: &Harness) -> (String, String, String) {
+    seed_merchants(h).await;
+    let mut records = merchant_records();
+    records.push(Record::Transaction(transaction(
+        "000000000001",
+        MID_1,
+        "T0000001",
+        "622588******0019",
+        "0101000000",
+        3_800,
+    )));
+    write_records(h, records).await;
+    ledger_with_transfers(h, &[100]).await;
+    new_account(h, &joint("ACC-DUO", &["Li Wei", "Zhang Min"], 1)).await;
+    let other_owner = new_key(h, "owner", "Corner Grocery Ltd").await;
+    let mut approvals = Vec::new();
+    for _ in 0..2 {
+        let reply = request_binding(h, MERCHANT_1, MID_1, &whole("ACC-JOINT-1")).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        approvals.push(reply.json()["approvals"][0].as_str().unwrap().to_owned());
+    }
+    (other_owner, approvals[0].clone(), approvals[1].clone())
+}
+
+async fn every_endpoint_for_every_role(h: Harness) {
+    let (other_owner, a1, a2) = setup(&h).await;
+    let keys = [
+        ADMIN,
+        BANK,
+        BRAND,
+        MERCHANT_1,
+        MERCHANT_2,
+        OWNER_LIWEI,
+        &other_owner,
+    ];
+    let document = host::api::openapi::document();
+    let mut failures = Vec::new();
+    for endpoint in host::api::openapi::endpoints() {
+        let Some(row) = ROWS
+            .iter()
+            .find(|r| r.method == endpoint.method && r.pattern == endpoint.path)
+        else {
+            failures.push(format!(
+                "{} {}: no row in the matrix",
+                endpoint.method, endpoint.path
+            ));
+            continue;
+        };
+        let roles: Vec<&str> = document["paths"][endpoint.path][endpoint.method]["x-roles"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let path = row.path.replace("{a1}", &a1).replace("{a2}", &a2);
+        let method = row.method.to_uppercase();
+        if endpoint.action.is_some() {
+            let mut request = call(&method, &path, None);
+            let text = body(row.body, 0);
+            if !text.is_empty() {
+                request = request.body(&text);
+            }
+            let reply = h.send(request).await;
+            if reply.status != 401 {
+                failures.push(format!("{method} {path} without a key: {}", reply.status));
+            }
+        }
+        for (column, key) in keys.iter().enumerate() {
+            let role = COLUMNS[column].split(' ').next().unwrap();
+            let allowed = endpoint.action.is_none() || roles.contains(&role);
+            let expected = match row.expect[column] {
+                OK => endpoint.response.0,
+                other => other,
+            };
+            if allowed == (row.expect[column] == NO) {
+                failures.push(format!(
+                    "{method} {}: the row says {} for {} but x-roles are {roles:?}",
+                    row.pattern, row.expect[column], COLUMNS[column]
+                ));
+                continue;
+            }
+            let text = body(row.body, column);
+            let mut request = call(&method, &path, Some(key));
+            if !text.is_empty() {
+                request = request.body(&text);
+            }
+            let reply = h.send(request).await;
+            if reply.status.as_u16() != expected {
+                failures.push(format!(
+                    "{method} {path} as {}: {} (expected {expected}): {}",
+                    COLUMNS[column], reply.status, reply.text
+                ));
+            } else if expected >= 400 {
+                assert_problem(&reply, expected);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
