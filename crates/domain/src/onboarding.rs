@@ -288,6 +288,133 @@ pub fn reject(stage: Stage, to: Stage, reason: &str) -> Result<Stage, Transition
     Ok(to)
 }
 
+/// Most steps kept in a merchant's onboarding history; a further step is
+/// refused (an operator escalates instead of looping forever).
+pub const HISTORY_STEPS_MAX: usize = 256;
+
+/// What one host transaction (or batch) of a merchant in certification
+/// shows, as read from the host's records by the shell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrafficKind {
+    /// A sale (0200).
+    Sale,
+    /// A void.
+    Void,
+    /// A refund.
+    Refund,
+    /// A financial request that a reversal (0400/0420) undid.
+    Reversed,
+    /// A closed terminal batch (0500).
+    BatchSettlement,
+}
+
+/// One observation of certification traffic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrafficObservation {
+    /// What it was.
+    pub kind: TrafficKind,
+    /// Approved (`00`), or for a batch: balanced with the host's totals.
+    pub approved: bool,
+    /// The card's chip answered: the host verified an ARQC and returned an
+    /// ARPC (a chip or contactless read of a chip card).
+    pub chip_data: bool,
+    /// The request carried a DUKPT KSN without the terminal requiring a
+    /// MAC, i.e. an online PIN block.
+    pub pin: bool,
+    /// Where it is to be found (an RRN, or `tid/batch`), shown as evidence.
+    pub reference: String,
+}
+
+impl TrafficObservation {
+    /// The certification case this observation passes, if any.
+    ///
+    /// A chip read with online PIN is the chip case; a chip read without
+    /// PIN is the contactless case (contactless sales under the CVM limit
+    /// carry no PIN); an approved sale without chip data is the swipe case.
+    #[must_use]
+    pub fn case(&self) -> Option<CertificationCase> {
+        if !self.approved {
+            return None;
+        }
+        Some(match (self.kind, self.chip_data, self.pin) {
+            (TrafficKind::Sale, true, true) => CertificationCase::ChipSaleWithPin,
+            (TrafficKind::Sale, true, false) => CertificationCase::ContactlessSale,
+            (TrafficKind::Sale, false, _) => CertificationCase::SwipeSale,
+            (TrafficKind::Void, ..) => CertificationCase::Void,
+            (TrafficKind::Refund, ..) => CertificationCase::Refund,
+            (TrafficKind::Reversed, ..) => CertificationCase::Reversal,
+            (TrafficKind::BatchSettlement, ..) => CertificationCase::BatchSettlement,
+        })
+    }
+}
+
+/// One case of the plan and the first observation that passed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseProgress {
+    /// The case.
+    pub case: CertificationCase,
+    /// The reference of the passing observation; `None` while not passed.
+    pub evidence: Option<String>,
+}
+
+/// The certification plan and its progress over `observations` (in the
+/// order given: the first passing observation of a case is its evidence).
+#[must_use]
+pub fn certification_progress(observations: &[TrafficObservation]) -> Vec<CaseProgress> {
+    CertificationCase::PLAN
+        .into_iter()
+        .map(|case| CaseProgress {
+            case,
+            evidence: observations
+                .iter()
+                .find(|o| o.case() == Some(case))
+                .map(|o| o.reference.clone()),
+        })
+        .collect()
+}
+
+/// The cases passed, for [`OnboardingFacts::certification_passed`].
+#[must_use]
+pub fn passed_cases(progress: &[CaseProgress]) -> BTreeSet<CertificationCase> {
+    progress
+        .iter()
+        .filter(|p| p.evidence.is_some())
+        .map(|p| p.case)
+        .collect()
+}
+
+/// A terminal model of a technical assessment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssessedModel {
+    /// The model name.
+    pub model: String,
+    /// How many terminals of it the merchant will run.
+    pub count: usize,
+    /// What it can do.
+    pub capabilities: BTreeSet<Capability>,
+}
+
+/// The facts a technical assessment establishes: a capability counts as
+/// present only when EVERY assessed model has it (the plan must pass on
+/// each terminal the merchant runs).
+#[must_use]
+pub fn assessed_capabilities(models: &[AssessedModel]) -> BTreeSet<Capability> {
+    Capability::REQUIRED
+        .into_iter()
+        .filter(|c| !models.is_empty() && models.iter().all(|m| m.capabilities.contains(c)))
+        .collect()
+}
+
+impl Capability {
+    /// Parses the stable name.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Capability> {
+        Capability::REQUIRED
+            .into_iter()
+            .find(|c| c.as_str() == text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +539,81 @@ mod tests {
         );
         for stage in Stage::ALL {
             assert_eq!(Stage::parse(stage.as_str()), Some(stage));
+        }
+    }
+
+    fn observation(kind: TrafficKind, chip_data: bool, pin: bool) -> TrafficObservation {
+        TrafficObservation {
+            kind,
+            approved: true,
+            chip_data,
+            pin,
+            reference: format!("{kind:?}/{chip_data}/{pin}"),
+        }
+    }
+
+    #[test]
+    fn traffic_passes_the_case_it_shows() {
+        use CertificationCase as C;
+        use TrafficKind as K;
+        let cases = [
+            (K::Sale, true, true, Some(C::ChipSaleWithPin)),
+            (K::Sale, true, false, Some(C::ContactlessSale)),
+            (K::Sale, false, true, Some(C::SwipeSale)),
+            (K::Sale, false, false, Some(C::SwipeSale)),
+            (K::Void, false, false, Some(C::Void)),
+            (K::Refund, false, false, Some(C::Refund)),
+            (K::Reversed, false, false, Some(C::Reversal)),
+            (K::BatchSettlement, false, false, Some(C::BatchSettlement)),
+        ];
+        for (kind, chip, pin, expected) in cases {
+            let mut seen = observation(kind, chip, pin);
+            assert_eq!(seen.case(), expected, "{seen:?}");
+            seen.approved = false;
+            assert_eq!(seen.case(), None, "a decline passes nothing");
+        }
+    }
+
+    #[test]
+    fn progress_names_the_first_evidence_of_each_case() {
+        let observations = vec![
+            observation(TrafficKind::Sale, false, true),
+            observation(TrafficKind::Sale, false, false),
+            observation(TrafficKind::Void, false, false),
+        ];
+        let progress = certification_progress(&observations);
+        assert_eq!(progress.len(), CertificationCase::PLAN.len());
+        let passed = passed_cases(&progress);
+        assert_eq!(
+            passed,
+            [CertificationCase::SwipeSale, CertificationCase::Void]
+                .into_iter()
+                .collect()
+        );
+        let swipe = progress
+            .iter()
+            .find(|p| p.case == CertificationCase::SwipeSale)
+            .unwrap();
+        assert_eq!(swipe.evidence.as_deref(), Some("Sale/false/true"));
+    }
+
+    #[test]
+    fn a_capability_counts_only_when_every_model_has_it() {
+        let model = |caps: &[Capability]| AssessedModel {
+            model: "M".into(),
+            count: 1,
+            capabilities: caps.iter().copied().collect(),
+        };
+        let all = model(&Capability::REQUIRED);
+        let no_tap = model(&[Capability::Chip, Capability::Swipe, Capability::PinEntry]);
+        assert_eq!(
+            assessed_capabilities(std::slice::from_ref(&all)),
+            Capability::REQUIRED.into_iter().collect()
+        );
+        assert!(!assessed_capabilities(&[all, no_tap]).contains(&Capability::Contactless));
+        assert!(assessed_capabilities(&[]).is_empty());
+        for capability in Capability::REQUIRED {
+            assert_eq!(Capability::parse(capability.as_str()), Some(capability));
         }
     }
 }

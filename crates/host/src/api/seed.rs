@@ -113,5 +113,6 @@ pub async fn seed_sandbox(state: &ApiState) -> Result<(), ApiError> {
         &document,
     );
     seed(state, ApiChange::CreateProgram(row), audit).await?;
+    super::seed_merchants::seed_merchants(state).await?;
     Ok(())
 }
