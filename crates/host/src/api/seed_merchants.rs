@@ -59,7 +59,10 @@ async fn seed(state: &ApiState, row: ResourceRow, action: &str) -> Result<(), Ap
         actor_scope: "sandbox".to_owned(),
         action: action.to_owned(),
         resource: format!("{}s/{}", row.kind, row.id),
-        details: row.document.clone(),
+        // Canonical (sorted keys), as every audit detail is.
+        details: serde_json::from_str::<serde_json::Value>(&row.document)
+            .map_err(ApiError::internal)?
+            .to_string(),
     };
     let write = ApiWrite {
         change: ApiChange::PutResources(vec![ResourcePut::create(row)]),
