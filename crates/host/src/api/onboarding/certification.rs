@@ -10,8 +10,10 @@
 //! card); PIN = the request used a DUKPT KSN, which a terminal without MAC
 //! sends only with a PIN block (on a MAC terminal every request has a KSN, so there a
 //! chip read counts as chip with PIN and the contactless case needs a
-//! terminal without MAC). A sale undone by a reversal counts as the
-//! reversal, not as a sale. A batch counts when it holds certification
+//! terminal without MAC). A reversal counts when the host matched it to a
+//! certification transaction of the merchant (an approved one it undid, or
+//! one the terminal gave up waiting for); the transaction it undid no
+//! longer counts for its own case. A batch counts when it holds certification
 //! transactions, was closed by a 0500 and has no reconciliation exception
 //! (its totals balanced).
 
@@ -76,7 +78,7 @@ fn observe(
     let mut observations = Vec::new();
     for t in &transactions {
         let kind = match (t.kind.as_str(), t.state.as_str()) {
-            (_, "reversed") => TrafficKind::Reversed,
+            (_, "reversed") => continue,
             ("sale", _) => TrafficKind::Sale,
             ("void", _) => TrafficKind::Void,
             ("refund", _) => TrafficKind::Refund,
@@ -93,6 +95,22 @@ fn observe(
             chip_data,
             pin: with_ksn.contains(&key),
             reference: format!("rrn {}", t.rrn),
+        });
+    }
+    let certification_rrns: HashSet<&String> = transactions.iter().map(|t| &t.rrn).collect();
+    let mut reversed: Vec<&String> = host
+        .reversals
+        .values()
+        .filter(|rrn| certification_rrns.contains(rrn))
+        .collect();
+    reversed.sort();
+    for rrn in reversed {
+        observations.push(TrafficObservation {
+            kind: TrafficKind::Reversed,
+            approved: true,
+            chip_data: false,
+            pin: false,
+            reference: format!("reversal of rrn {rrn}"),
         });
     }
     let mut batches: Vec<(&String, u32)> = host
