@@ -38,6 +38,7 @@ on_both_engines!(
     rejection_needs_a_reason_and_an_earlier_stage,
     duplicates_are_409,
     terminals_serve_and_stop_at_once,
+    registrations_survive_a_restart,
 );
 
 const MID: &str = "100000000000555";
@@ -505,5 +506,67 @@ async fn terminals_serve_and_stop_at_once(server: TestServer) {
             .await
             .status,
         404
+    );
+}
+
+async fn registrations_survive_a_restart(server: TestServer) {
+    let http = Http(server.running.http_addr);
+    assert_eq!(
+        http.post("/v1/merchants", ADMIN, &merchant_body(MID, "Kept"))
+            .await
+            .status,
+        201
+    );
+    let ksn = "FFFF0000000555E00000";
+    let body = terminal_body("N0000555", "100000000000002", ksn, false);
+    assert_eq!(http.post("/v1/terminals", ADMIN, &body).await.status, 201);
+    let url = server.url.clone();
+    server.stop_and(|_| ()).await;
+    // The host reloads what the API wrote with its records.
+    let server = TestServer::start_with(TestServer::config(&url)).await;
+    let http = Http(server.running.http_addr);
+    let address = server.running.iso_addr;
+    let code = blocking(move || {
+        let mut pos = pos(
+            address,
+            "N0000555",
+            "100000000000002",
+            ksn,
+            Duration::from_secs(10),
+        );
+        sale(&mut pos, &debit_card(), EntryMode::Swipe, None, 700).response_code
+    })
+    .await;
+    assert_eq!(code.as_deref(), Some("00"));
+    let merchant = server
+        .running
+        .host
+        .inspect(|s| s.merchants.get(MID).cloned())
+        .await
+        .expect("the new merchant's host record");
+    assert_eq!(merchant.stage, "negotiation");
+    assert_eq!(
+        merchant.account,
+        host::admin::merchant_account(MID).unwrap()
+    );
+    assert_eq!(
+        http.get(&format!("/v1/merchants/{MID}"), ADMIN)
+            .await
+            .json()["name"],
+        "Kept"
+    );
+    let account = ledger::AccountId(merchant.account);
+    let (sound, opened) = server
+        .stop_and(move |store| {
+            let report = store.verify_ledger().unwrap();
+            (
+                report.violations.is_empty(),
+                store.account(account).unwrap().is_some(),
+            )
+        })
+        .await;
+    assert!(
+        sound && opened,
+        "the ledger is sound and holds the merchant's account"
     );
 }

@@ -286,6 +286,11 @@ pub(crate) async fn put_contract(
     let _admin = state.admin_lock().await;
     pending.recheck(&state).await?;
     let (mut merchant, row) = load(&state, pending.caller(), &mid).await?;
+    if merchant.history.len() >= domain::onboarding::HISTORY_STEPS_MAX {
+        return Err(ApiError::Conflict(
+            "the merchant's history is full; no further step is taken".to_owned(),
+        ));
+    }
     let now = rfc3339(state.now_ns());
     merchant.history.push(Step {
         action: "contract".to_owned(),
