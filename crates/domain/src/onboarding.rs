@@ -4,6 +4,12 @@
 //! Each stage has a gate: the facts that must hold before the merchant moves
 //! on. A refused gate lists everything missing, not only the first thing.
 //! Rejection sends the merchant back to an earlier stage with a reason.
+//!
+//! The certification plan is passed by real terminal traffic: the shell
+//! reads each transaction of the merchant's terminals as a
+//! [`TrafficObservation`], and [`certification_progress`] decides which case
+//! it passes. The technical assessment's capabilities are those EVERY
+//! assessed model has ([`assessed_capabilities`]).
 
 use std::collections::BTreeSet;
 

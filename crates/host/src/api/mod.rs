@@ -1,6 +1,8 @@
-//! The HTTP API (v1): the framework every endpoint uses, and the resources
+//! The HTTP API (v1): the framework every endpoint uses, the resources
 //! that do not depend on the terminal host (API keys, fee plans, co-brand
-//! programs, the audit log).
+//! programs, the audit log), and merchants, their onboarding and their
+//! terminals, which are written with the host's records through
+//! `crate::admin` (see `merchants`).
 //!
 //! How an endpoint is written (see `fee_plans.rs`):
 //!
