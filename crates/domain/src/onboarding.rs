@@ -160,6 +160,9 @@ pub struct OnboardingFacts {
     pub upgrade_planned: BTreeSet<Capability>,
     /// Number of terminals registered with keys and active.
     pub terminals_ready: usize,
+    /// Models of the technical assessment with no such terminal registered
+    /// and active.
+    pub models_without_terminal: BTreeSet<String>,
     /// A settlement binding is approved.
     pub binding_approved: bool,
     /// Certification cases passed by the merchant's terminals.
@@ -179,6 +182,8 @@ pub enum Missing {
     Capability(Capability),
     /// No registered, active terminal with keys.
     Terminal,
+    /// No registered, active terminal of an assessed model.
+    TerminalOfModel(String),
     /// No approved settlement binding.
     Binding,
     /// A certification case not yet passed.
@@ -196,6 +201,7 @@ impl Missing {
             Missing::TerminalModels => "terminal_models".into(),
             Missing::Capability(c) => format!("capability:{}", c.as_str()),
             Missing::Terminal => "terminal".into(),
+            Missing::TerminalOfModel(model) => format!("terminal:{model}"),
             Missing::Binding => "settlement_binding".into(),
             Missing::CertificationCase(c) => format!("certification:{}", c.as_str()),
             Missing::Marketing => "marketing".into(),
@@ -244,7 +250,16 @@ pub fn missing_for(stage: Stage, facts: &OnboardingFacts) -> Vec<Missing> {
             }
         }
         Stage::SystemIntegration => {
-            push_if(&mut missing, facts.terminals_ready == 0, Missing::Terminal);
+            // Named by model when the assessment named them.
+            let no_terminal = facts.terminals_ready == 0;
+            push_if(
+                &mut missing,
+                no_terminal && facts.models_without_terminal.is_empty(),
+                Missing::Terminal,
+            );
+            for model in &facts.models_without_terminal {
+                missing.push(Missing::TerminalOfModel(model.clone()));
+            }
             push_if(&mut missing, !facts.binding_approved, Missing::Binding);
         }
         Stage::Certification => {
@@ -432,6 +447,7 @@ mod tests {
             capabilities: Capability::REQUIRED.into_iter().collect(),
             upgrade_planned: BTreeSet::new(),
             terminals_ready: 1,
+            models_without_terminal: BTreeSet::new(),
             binding_approved: true,
             certification_passed: CertificationCase::PLAN.into_iter().collect(),
             marketing_done: true,
@@ -492,6 +508,20 @@ mod tests {
             ],
         );
         check(Stage::Marketing, vec!["marketing"]);
+    }
+
+    #[test]
+    fn every_assessed_model_needs_a_registered_terminal() {
+        let mut facts = complete_facts();
+        facts.models_without_terminal = ["PAX S90".to_owned()].into_iter().collect();
+        facts.binding_approved = false;
+        let Err(TransitionError::GateNotMet { missing, .. }) =
+            advance(Stage::SystemIntegration, &facts)
+        else {
+            panic!("the gate should refuse");
+        };
+        let names: Vec<String> = missing.iter().map(Missing::describe).collect();
+        assert_eq!(names, ["terminal:PAX S90", "settlement_binding"]);
     }
 
     #[test]

@@ -122,7 +122,11 @@ async fn to_system_integration(http: Http) {
     );
     assert_eq!(
         http.post(&advance_path(), ADMIN, "{}").await.missing(),
-        ["terminal", "settlement_binding"]
+        [
+            "terminal:PAX A920",
+            "terminal:PAX S90",
+            "settlement_binding"
+        ]
     );
 }
 
@@ -189,6 +193,12 @@ async fn a_new_merchant_is_onboarded_and_certified_by_real_traffic(server: TestS
         .await;
     assert_eq!(registered.status, 201, "{}", registered.text);
     assert_eq!(registered.json()["status"], "active");
+    assert_eq!(
+        http.post(&advance_path(), ADMIN, "{}").await.missing(),
+        ["terminal:PAX S90", "settlement_binding"]
+    );
+    let second = terminal_body_of_model("N0000778", MID, "FFFF0000000778E00000", true, "PAX S90");
+    assert_eq!(http.post("/v1/terminals", ADMIN, &second).await.status, 201);
     assert_eq!(
         http.post(&advance_path(), ADMIN, "{}").await.missing(),
         ["settlement_binding"]
@@ -300,6 +310,7 @@ async fn live_sale_and_audit(
         .await
         .json();
     assert_eq!(terminal["items"][0]["action"], "terminal.register");
+    assert_eq!(terminal["items"].as_array().unwrap().len(), 1);
     assert_eq!(terminal["items"][0]["actor"]["role"], "operator");
     assert_eq!(http.get("/v1/audit/verify", ADMIN).await.json()["ok"], true);
     let history = http

@@ -6,7 +6,8 @@
 //! the contract from the merchant document; the technical assessment from
 //! the advance body (stored with the merchant when the gate passes); the
 //! terminals from the `terminal` resources (status `active`, registered
-//! with a key set and an initial KSN); the settlement binding from the
+//! with a key set and an initial KSN; at least one of every assessed
+//! model); the settlement binding from the
 //! `binding` resources of the merchant (status `approved`); the
 //! certification plan from the host's own records of the merchant's
 //! terminals (`certification` module). Advancing out of marketing is the
@@ -14,6 +15,8 @@
 //! 409 problem document whose `missing` lists every missing artefact.
 
 mod certification;
+
+use std::collections::BTreeSet;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -173,6 +176,14 @@ pub(crate) fn capabilities(field: &str, names: &[String], errors: &mut Vec<Field
     }
 }
 
+/// The technical assessment stored with the merchant.
+fn stored_assessment(merchant: &Merchant) -> Option<AssessmentBody> {
+    merchant
+        .assessment
+        .clone()
+        .and_then(|v| serde_json::from_value::<AssessmentBody>(v).ok())
+}
+
 /// Everything the gate of `stage` needs to know about `merchant`.
 async fn facts(
     state: &ApiState,
@@ -186,10 +197,7 @@ async fn facts(
     };
     match stage {
         Stage::TechnicalAssessment => {
-            let stored = merchant
-                .assessment
-                .clone()
-                .and_then(|v| serde_json::from_value::<AssessmentBody>(v).ok());
+            let stored = stored_assessment(merchant);
             if let Some(assessment) = assessment.or(stored.as_ref()) {
                 let models = assessment.models();
                 facts.terminal_models_assessed = !models.is_empty();
@@ -203,9 +211,20 @@ async fn facts(
         }
         Stage::SystemIntegration => {
             let mid = &merchant.mid;
-            facts.terminals_ready = link::scoped(state, "terminal", mid, Some("active"))
-                .await?
-                .len();
+            let active = link::scoped(state, "terminal", mid, Some("active")).await?;
+            facts.terminals_ready = active.len();
+            let registered: BTreeSet<String> = active
+                .iter()
+                .filter_map(|row| serde_json::from_str::<Value>(&row.document).ok())
+                .filter_map(|doc| doc["model"].as_str().map(str::to_owned))
+                .collect();
+            facts.models_without_terminal = stored_assessment(merchant)
+                .map(|a| a.models())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| m.model)
+                .filter(|model| !registered.contains(model))
+                .collect();
             facts.binding_approved = !link::scoped(state, "binding", mid, Some("approved"))
                 .await?
                 .is_empty();

@@ -159,10 +159,15 @@ pub fn sandbox_key_set() -> String {
     host::admin::key_set_id(&TdesKey::from_hex(sandbox::BDK_HEX).unwrap())
 }
 
-/// A terminal registration body.
+/// A terminal registration body (model PAX A920).
 pub fn terminal_body(tid: &str, mid: &str, ksn: &str, mac: bool) -> String {
+    terminal_body_of_model(tid, mid, ksn, mac, "PAX A920")
+}
+
+/// A terminal registration body of `model`.
+pub fn terminal_body_of_model(tid: &str, mid: &str, ksn: &str, mac: bool, model: &str) -> String {
     format!(
-        r#"{{"tid":"{tid}","mid":"{mid}","model":"PAX A920","capabilities":["chip","contactless","swipe","pin"],
+        r#"{{"tid":"{tid}","mid":"{mid}","model":"{model}","capabilities":["chip","contactless","swipe","pin"],
         "key_set":"{}","initial_ksn":"{ksn}","mac_required":{mac}}}"#,
         sandbox_key_set()
     )
