@@ -39,6 +39,7 @@ on_both_engines!(
     duplicates_are_409,
     terminals_serve_and_stop_at_once,
     registrations_survive_a_restart,
+    concurrent_changes_keep_resource_and_host_in_step,
 );
 
 const MID: &str = "100000000000555";
@@ -569,4 +570,74 @@ async fn registrations_survive_a_restart(server: TestServer) {
         sound && opened,
         "the ledger is sound and holds the merchant's account"
     );
+}
+
+async fn concurrent_changes_keep_resource_and_host_in_step(server: TestServer) {
+    let http = Http(server.running.http_addr);
+    assert_eq!(
+        http.post("/v1/merchants", ADMIN, &merchant_body(MID, "Busy"))
+            .await
+            .status,
+        201
+    );
+    // Contracts written at once are serialized: each applies, none is lost
+    // to a version conflict, and the host ends with the last one.
+    let path = format!("/v1/merchants/{MID}/contract");
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            let cycle = if i % 2 == 0 { "T0" } else { "T1" };
+            http.put(&path, ADMIN, &contract_body(cycle, "[]"))
+                .await
+                .status
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let merchant = http
+        .get(&format!("/v1/merchants/{MID}"), ADMIN)
+        .await
+        .json();
+    assert_eq!(merchant["version"], 7);
+    let record = server
+        .running
+        .host
+        .inspect(|s| s.merchants[MID].clone())
+        .await;
+    assert_eq!(record.cycle, merchant["contract"]["settlement_cycle"]);
+    assert_eq!(record.cutoff_minute, 22 * 60 + 30);
+    assert_eq!(record.fee_plan, "STANDARD");
+    // Repeats of one advance with one Idempotency-Key advance once.
+    let advance = format!("/v1/merchants/{MID}/onboarding/advance");
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let advance = advance.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = [("Idempotency-Key", "advance-once")];
+            http.send_with("POST", &advance, Some(ADMIN), Some("{}"), &key)
+                .await
+        }));
+    }
+    let mut texts = Vec::new();
+    for task in tasks {
+        let reply = task.await.unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        texts.push(reply.text);
+    }
+    texts.dedup();
+    assert_eq!(texts.len(), 1, "every repeat answers the first response");
+    let stage = server
+        .running
+        .host
+        .inspect(|s| s.merchants[MID].stage.clone())
+        .await;
+    assert_eq!(stage, "technical_assessment");
+    let view = http
+        .get(&format!("/v1/merchants/{MID}/onboarding"), ADMIN)
+        .await
+        .json();
+    assert_eq!(view["stage"], "technical_assessment");
+    assert_eq!(view["history"].as_array().unwrap().len(), 8);
 }

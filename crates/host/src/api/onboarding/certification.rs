@@ -16,6 +16,12 @@
 //! longer counts for its own case. A batch counts when it holds certification
 //! transactions, was closed by a 0500 and has no reconciliation exception
 //! (its totals balanced).
+//!
+//! With a running host the records are read from its in-memory state under
+//! its lock: one pass over the host's transactions (it keeps no index by
+//! merchant), only when a merchant in or past certification is read or
+//! advanced. Without a host in the process they are loaded from the
+//! database.
 
 use std::collections::{BTreeSet, HashSet};
 
