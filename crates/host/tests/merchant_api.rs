@@ -40,6 +40,7 @@ on_both_engines!(
     terminals_serve_and_stop_at_once,
     registrations_survive_a_restart,
     concurrent_changes_keep_resource_and_host_in_step,
+    a_refused_api_write_leaves_the_host_as_it_was,
 );
 
 const MID: &str = "100000000000555";
@@ -640,4 +641,69 @@ async fn concurrent_changes_keep_resource_and_host_in_step(server: TestServer) {
         .json();
     assert_eq!(view["stage"], "technical_assessment");
     assert_eq!(view["history"].as_array().unwrap().len(), 8);
+}
+
+async fn a_refused_api_write_leaves_the_host_as_it_was(server: TestServer) {
+    use host::admin::{AdminChange, AdminError};
+    const LUCKY: &str = "100000000000001";
+    let before = server
+        .running
+        .host
+        .inspect(|s| s.merchants[LUCKY].clone())
+        .await;
+    // An API write refused for its version, with a host record that would
+    // stop the merchant: the store writes the record anyway, so the admin
+    // change must write the state's record back.
+    let stale = store::api::ResourceRow {
+        kind: "merchant".into(),
+        id: LUCKY.into(),
+        scope: LUCKY.into(),
+        status: "negotiation".into(),
+        version: 0,
+        document: "{}".into(),
+        created_at_ns: 1,
+        updated_at_ns: 1,
+    };
+    let write = store::api::ApiWrite {
+        change: store::api::ApiChange::PutResources(vec![store::api::ResourcePut::replace(
+            stale, 99,
+        )]),
+        audit: None,
+        idempotency: None,
+        only_after_success: false,
+    };
+    let op = store::WriteOp::Api(Box::new(write));
+    let stopped = host::records::MerchantRecord {
+        stage: "negotiation".into(),
+        ..before.clone()
+    };
+    let outcome = server
+        .running
+        .host
+        .admin_change(|state| Ok::<_, AdminError>(AdminChange::merchant(state, stopped, Some(op))))
+        .await
+        .unwrap();
+    assert!(
+        !outcome.api_applied && outcome.records_written,
+        "{outcome:?}"
+    );
+    let now = server
+        .running
+        .host
+        .inspect(|s| s.merchants[LUCKY].clone())
+        .await;
+    assert_eq!(now, before, "the state was not changed");
+    let url = server.url.clone();
+    server.stop_and(|_| ()).await;
+    let server = TestServer::start_with(TestServer::config(&url)).await;
+    let reloaded = server
+        .running
+        .host
+        .inspect(|s| s.merchants[LUCKY].clone())
+        .await;
+    assert_eq!(
+        reloaded, before,
+        "the database holds the state's record again"
+    );
+    server.stop_and(|_| ()).await;
 }
