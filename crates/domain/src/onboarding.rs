@@ -4,6 +4,12 @@
 //! Each stage has a gate: the facts that must hold before the merchant moves
 //! on. A refused gate lists everything missing, not only the first thing.
 //! Rejection sends the merchant back to an earlier stage with a reason.
+//!
+//! The certification plan is passed by real terminal traffic: the shell
+//! reads each transaction of the merchant's terminals as a
+//! [`TrafficObservation`], and [`certification_progress`] decides which case
+//! it passes. The technical assessment's capabilities are those EVERY
+//! assessed model has ([`assessed_capabilities`]).
 
 use std::collections::BTreeSet;
 
@@ -154,6 +160,9 @@ pub struct OnboardingFacts {
     pub upgrade_planned: BTreeSet<Capability>,
     /// Number of terminals registered with keys and active.
     pub terminals_ready: usize,
+    /// Models of the technical assessment with no such terminal registered
+    /// and active.
+    pub models_without_terminal: BTreeSet<String>,
     /// A settlement binding is approved.
     pub binding_approved: bool,
     /// Certification cases passed by the merchant's terminals.
@@ -173,6 +182,8 @@ pub enum Missing {
     Capability(Capability),
     /// No registered, active terminal with keys.
     Terminal,
+    /// No registered, active terminal of an assessed model.
+    TerminalOfModel(String),
     /// No approved settlement binding.
     Binding,
     /// A certification case not yet passed.
@@ -190,6 +201,7 @@ impl Missing {
             Missing::TerminalModels => "terminal_models".into(),
             Missing::Capability(c) => format!("capability:{}", c.as_str()),
             Missing::Terminal => "terminal".into(),
+            Missing::TerminalOfModel(model) => format!("terminal:{model}"),
             Missing::Binding => "settlement_binding".into(),
             Missing::CertificationCase(c) => format!("certification:{}", c.as_str()),
             Missing::Marketing => "marketing".into(),
@@ -238,7 +250,16 @@ pub fn missing_for(stage: Stage, facts: &OnboardingFacts) -> Vec<Missing> {
             }
         }
         Stage::SystemIntegration => {
-            push_if(&mut missing, facts.terminals_ready == 0, Missing::Terminal);
+            // Named by model when the assessment named them.
+            let no_terminal = facts.terminals_ready == 0;
+            push_if(
+                &mut missing,
+                no_terminal && facts.models_without_terminal.is_empty(),
+                Missing::Terminal,
+            );
+            for model in &facts.models_without_terminal {
+                missing.push(Missing::TerminalOfModel(model.clone()));
+            }
             push_if(&mut missing, !facts.binding_approved, Missing::Binding);
         }
         Stage::Certification => {
@@ -288,6 +309,133 @@ pub fn reject(stage: Stage, to: Stage, reason: &str) -> Result<Stage, Transition
     Ok(to)
 }
 
+/// Most steps kept in a merchant's onboarding history; a further step is
+/// refused (an operator escalates instead of looping forever).
+pub const HISTORY_STEPS_MAX: usize = 256;
+
+/// What one host transaction (or batch) of a merchant in certification
+/// shows, as read from the host's records by the shell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrafficKind {
+    /// A sale (0200).
+    Sale,
+    /// A void.
+    Void,
+    /// A refund.
+    Refund,
+    /// A financial request that a reversal (0400/0420) undid.
+    Reversed,
+    /// A closed terminal batch (0500).
+    BatchSettlement,
+}
+
+/// One observation of certification traffic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrafficObservation {
+    /// What it was.
+    pub kind: TrafficKind,
+    /// Approved (`00`), or for a batch: balanced with the host's totals.
+    pub approved: bool,
+    /// The card's chip answered: the host verified an ARQC and returned an
+    /// ARPC (a chip or contactless read of a chip card).
+    pub chip_data: bool,
+    /// The request carried a DUKPT KSN without the terminal requiring a
+    /// MAC, i.e. an online PIN block.
+    pub pin: bool,
+    /// Where it is to be found (an RRN, or `tid/batch`), shown as evidence.
+    pub reference: String,
+}
+
+impl TrafficObservation {
+    /// The certification case this observation passes, if any.
+    ///
+    /// A chip read with online PIN is the chip case; a chip read without
+    /// PIN is the contactless case (contactless sales under the CVM limit
+    /// carry no PIN); an approved sale without chip data is the swipe case.
+    #[must_use]
+    pub fn case(&self) -> Option<CertificationCase> {
+        if !self.approved {
+            return None;
+        }
+        Some(match (self.kind, self.chip_data, self.pin) {
+            (TrafficKind::Sale, true, true) => CertificationCase::ChipSaleWithPin,
+            (TrafficKind::Sale, true, false) => CertificationCase::ContactlessSale,
+            (TrafficKind::Sale, false, _) => CertificationCase::SwipeSale,
+            (TrafficKind::Void, ..) => CertificationCase::Void,
+            (TrafficKind::Refund, ..) => CertificationCase::Refund,
+            (TrafficKind::Reversed, ..) => CertificationCase::Reversal,
+            (TrafficKind::BatchSettlement, ..) => CertificationCase::BatchSettlement,
+        })
+    }
+}
+
+/// One case of the plan and the first observation that passed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseProgress {
+    /// The case.
+    pub case: CertificationCase,
+    /// The reference of the passing observation; `None` while not passed.
+    pub evidence: Option<String>,
+}
+
+/// The certification plan and its progress over `observations` (in the
+/// order given: the first passing observation of a case is its evidence).
+#[must_use]
+pub fn certification_progress(observations: &[TrafficObservation]) -> Vec<CaseProgress> {
+    CertificationCase::PLAN
+        .into_iter()
+        .map(|case| CaseProgress {
+            case,
+            evidence: observations
+                .iter()
+                .find(|o| o.case() == Some(case))
+                .map(|o| o.reference.clone()),
+        })
+        .collect()
+}
+
+/// The cases passed, for [`OnboardingFacts::certification_passed`].
+#[must_use]
+pub fn passed_cases(progress: &[CaseProgress]) -> BTreeSet<CertificationCase> {
+    progress
+        .iter()
+        .filter(|p| p.evidence.is_some())
+        .map(|p| p.case)
+        .collect()
+}
+
+/// A terminal model of a technical assessment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssessedModel {
+    /// The model name.
+    pub model: String,
+    /// How many terminals of it the merchant will run.
+    pub count: usize,
+    /// What it can do.
+    pub capabilities: BTreeSet<Capability>,
+}
+
+/// The facts a technical assessment establishes: a capability counts as
+/// present only when EVERY assessed model has it (the plan must pass on
+/// each terminal the merchant runs).
+#[must_use]
+pub fn assessed_capabilities(models: &[AssessedModel]) -> BTreeSet<Capability> {
+    Capability::REQUIRED
+        .into_iter()
+        .filter(|c| !models.is_empty() && models.iter().all(|m| m.capabilities.contains(c)))
+        .collect()
+}
+
+impl Capability {
+    /// Parses the stable name.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Capability> {
+        Capability::REQUIRED
+            .into_iter()
+            .find(|c| c.as_str() == text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +447,7 @@ mod tests {
             capabilities: Capability::REQUIRED.into_iter().collect(),
             upgrade_planned: BTreeSet::new(),
             terminals_ready: 1,
+            models_without_terminal: BTreeSet::new(),
             binding_approved: true,
             certification_passed: CertificationCase::PLAN.into_iter().collect(),
             marketing_done: true,
@@ -362,6 +511,20 @@ mod tests {
     }
 
     #[test]
+    fn every_assessed_model_needs_a_registered_terminal() {
+        let mut facts = complete_facts();
+        facts.models_without_terminal = ["PAX S90".to_owned()].into_iter().collect();
+        facts.binding_approved = false;
+        let Err(TransitionError::GateNotMet { missing, .. }) =
+            advance(Stage::SystemIntegration, &facts)
+        else {
+            panic!("the gate should refuse");
+        };
+        let names: Vec<String> = missing.iter().map(Missing::describe).collect();
+        assert_eq!(names, ["terminal:PAX S90", "settlement_binding"]);
+    }
+
+    #[test]
     fn upgrade_plan_covers_a_missing_capability() {
         let mut facts = complete_facts();
         facts.capabilities.remove(&Capability::Contactless);
@@ -412,6 +575,81 @@ mod tests {
         );
         for stage in Stage::ALL {
             assert_eq!(Stage::parse(stage.as_str()), Some(stage));
+        }
+    }
+
+    fn observation(kind: TrafficKind, chip_data: bool, pin: bool) -> TrafficObservation {
+        TrafficObservation {
+            kind,
+            approved: true,
+            chip_data,
+            pin,
+            reference: format!("{kind:?}/{chip_data}/{pin}"),
+        }
+    }
+
+    #[test]
+    fn traffic_passes_the_case_it_shows() {
+        use CertificationCase as C;
+        use TrafficKind as K;
+        let cases = [
+            (K::Sale, true, true, Some(C::ChipSaleWithPin)),
+            (K::Sale, true, false, Some(C::ContactlessSale)),
+            (K::Sale, false, true, Some(C::SwipeSale)),
+            (K::Sale, false, false, Some(C::SwipeSale)),
+            (K::Void, false, false, Some(C::Void)),
+            (K::Refund, false, false, Some(C::Refund)),
+            (K::Reversed, false, false, Some(C::Reversal)),
+            (K::BatchSettlement, false, false, Some(C::BatchSettlement)),
+        ];
+        for (kind, chip, pin, expected) in cases {
+            let mut seen = observation(kind, chip, pin);
+            assert_eq!(seen.case(), expected, "{seen:?}");
+            seen.approved = false;
+            assert_eq!(seen.case(), None, "a decline passes nothing");
+        }
+    }
+
+    #[test]
+    fn progress_names_the_first_evidence_of_each_case() {
+        let observations = vec![
+            observation(TrafficKind::Sale, false, true),
+            observation(TrafficKind::Sale, false, false),
+            observation(TrafficKind::Void, false, false),
+        ];
+        let progress = certification_progress(&observations);
+        assert_eq!(progress.len(), CertificationCase::PLAN.len());
+        let passed = passed_cases(&progress);
+        assert_eq!(
+            passed,
+            [CertificationCase::SwipeSale, CertificationCase::Void]
+                .into_iter()
+                .collect()
+        );
+        let swipe = progress
+            .iter()
+            .find(|p| p.case == CertificationCase::SwipeSale)
+            .unwrap();
+        assert_eq!(swipe.evidence.as_deref(), Some("Sale/false/true"));
+    }
+
+    #[test]
+    fn a_capability_counts_only_when_every_model_has_it() {
+        let model = |caps: &[Capability]| AssessedModel {
+            model: "M".into(),
+            count: 1,
+            capabilities: caps.iter().copied().collect(),
+        };
+        let all = model(&Capability::REQUIRED);
+        let no_tap = model(&[Capability::Chip, Capability::Swipe, Capability::PinEntry]);
+        assert_eq!(
+            assessed_capabilities(std::slice::from_ref(&all)),
+            Capability::REQUIRED.into_iter().collect()
+        );
+        assert!(!assessed_capabilities(&[all, no_tap]).contains(&Capability::Contactless));
+        assert!(assessed_capabilities(&[]).is_empty());
+        for capability in Capability::REQUIRED {
+            assert_eq!(Capability::parse(capability.as_str()), Some(capability));
         }
     }
 }

@@ -12,9 +12,12 @@
 //!   transfers in one transaction).
 //! - [`records`] / [`state`]: the host's records and their text form in the
 //!   store's host tables; [`seed`]: keys and the sandbox seeding.
+//! - [`admin`]: operator changes of merchants and terminals, written with
+//!   the API's resource in one request and applied to the running host.
 //! - [`http_server::router`]: `GET /metrics` merged with the HTTP API ([`api`]).
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod api;
 pub mod authorize;
 pub mod http_server;

@@ -199,7 +199,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         },
         writer.handle(),
         Arc::new(SystemClock),
-    );
+    )
+    .with_host(Arc::clone(&host));
     if config.sandbox {
         // Idempotent: keys, fee plan and program that exist are left alone.
         seed_sandbox(&api_state)

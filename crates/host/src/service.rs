@@ -199,6 +199,17 @@ impl Host {
         &self.metrics
     }
 
+    /// What the admin changes of `crate::admin` work with: the state lock,
+    /// the writer, the BDK (for the key set id) and the co-brand program.
+    pub(crate) fn admin_parts(&self) -> crate::admin::AdminParts<'_> {
+        crate::admin::AdminParts {
+            state: &self.state,
+            writer: &self.writer,
+            bdk: &self.config.keys.bdk,
+            program: self.config.program.as_ref().map(|p| p.code.as_str()),
+        }
+    }
+
     /// Whether every commit so far succeeded; an unhealthy host answers `96`
     /// to every request that would decide (fail-stop until a restart).
     pub fn healthy(&self) -> bool {

@@ -19,12 +19,13 @@ engines!(
 );
 
 async fn audit_lists_pages_and_filters(h: Harness) {
-    // The seed: 7 keys, the fee plan and the program, by the system.
+    // The seed: 7 keys, the fee plan, the program, 3 merchants and 4
+    // terminals, by the system.
     let all = h.get("/v1/audit?limit=500", ADMIN).await.json();
     let items = all["items"].as_array().unwrap();
-    assert_eq!(items.len(), 9, "{all}");
+    assert_eq!(items.len(), 16, "{all}");
     let seqs: Vec<u64> = items.iter().map(|i| i["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, (1..=9).collect::<Vec<_>>());
+    assert_eq!(seqs, (1..=16).collect::<Vec<_>>());
     assert_eq!(items[0]["previous_hash"], "0".repeat(64));
     for pair in items.windows(2) {
         assert_eq!(pair[1]["previous_hash"], pair[0]["hash"]);
@@ -33,7 +34,7 @@ async fn audit_lists_pages_and_filters(h: Harness) {
         items[0]["actor"],
         json!({"role": "system", "scope": "sandbox"})
     );
-    // Pages of 4: 4, 4, 1.
+    // Pages of 4: 4, 4, 4, 4.
     let mut seen = Vec::new();
     let mut path = "/v1/audit?limit=4".to_owned();
     loop {
@@ -50,7 +51,7 @@ async fn audit_lists_pages_and_filters(h: Harness) {
             None => break,
         }
     }
-    assert_eq!(seen, (1..=9).collect::<Vec<_>>());
+    assert_eq!(seen, (1..=16).collect::<Vec<_>>());
     let keys = h.get("/v1/audit?action=api_key.create", ADMIN).await.json();
     assert_eq!(keys["items"].as_array().unwrap().len(), 7);
     let plan = h
@@ -65,8 +66,8 @@ async fn audit_lists_pages_and_filters(h: Harness) {
     assert_eq!(none["items"], json!([]));
     let verify = h.get("/v1/audit/verify", ADMIN).await.json();
     assert_eq!(verify["ok"], true);
-    assert_eq!(verify["events"], 9);
-    assert_eq!(verify["head"], items[8]["hash"]);
+    assert_eq!(verify["events"], 16);
+    assert_eq!(verify["head"], items[15]["hash"]);
 }
 
 /// Tampering statements and what the report must say.
@@ -196,7 +197,7 @@ async fn concurrent_posts_keep_one_chain(h: Harness) {
     let report = h.get("/v1/audit/verify", ADMIN).await.json();
     assert_eq!(
         report,
-        json!({"ok": true, "events": 33, "head": report["head"]})
+        json!({"ok": true, "events": 40, "head": report["head"]})
     );
 }
 

@@ -129,7 +129,11 @@ fn valid(rng: &mut Rng, schema: &Value) -> Value {
                 return values[rng.below(values.len())].clone();
             }
             let pattern = schema["pattern"].as_str().unwrap_or("");
-            Value::String(if pattern.contains("{4}") {
+            Value::String(if pattern.contains("{15}") {
+                format!("9{:014}", rng.next() % 100_000_000_000_000)
+            } else if pattern.contains("[A-Z]{2}") {
+                "CN".to_owned()
+            } else if pattern.contains("{4}") {
                 "5814".to_owned()
             } else if pattern.contains("{6}") {
                 ["622588", "62258801"][rng.below(2)].to_owned()
@@ -212,6 +216,10 @@ async fn random_bodies_never_cause_a_server_error(h: Harness) {
         };
         operations += 1;
         let schema = Value::Object(schema.clone());
+        // Path parameters name sandbox resources, so the bodies reach them.
+        let path = &path
+            .replace("{mid}", "100000000000003")
+            .replace("{tid}", "T0000004");
         let mut created = 0;
         for case in 0..CASES_PER_OPERATION {
             let body = if case % 2 == 0 {
@@ -239,14 +247,19 @@ async fn random_bodies_never_cause_a_server_error(h: Harness) {
             }
         }
         // The generator reaches valid bodies too, not only rejections
-        // (not where validity depends on other fields or on path ids).
-        let dependent = ["/v1/programs", "/v1/accounts"].contains(&path.as_str());
+        // (not where validity depends on other fields, on path ids, on a
+        // known merchant and key set, on existing accounts, or on certification
+        // traffic).
+        let unreachable = ["/v1/programs", "/v1/accounts", "/v1/terminals"]
+            .contains(&path.as_str())
+            || path.ends_with("/onboarding/advance")
+            || path.ends_with("/bindings");
         assert!(
-            created > 0 || dependent || path.contains('{'),
+            created > 0 || unreachable || path.contains('{'),
             "{path}: nothing valid generated"
         );
     }
-    assert_eq!(operations, 7);
+    assert_eq!(operations, 13);
     // Random query strings on the lists.
     let parameters = [
         "limit",

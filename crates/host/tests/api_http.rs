@@ -608,7 +608,10 @@ async fn openapi_documents_every_route(h: Harness) {
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
             operations += 1;
-            let concrete = path.replace("{code}", "STANDARD");
+            let concrete = path
+                .replace("{code}", "STANDARD")
+                .replace("{mid}", "100000000000001")
+                .replace("{tid}", "T0000001");
             let concrete = if concrete.starts_with("/v1/programs/") {
                 "/v1/programs/DBCOFFEE".to_owned()
             } else {
@@ -617,7 +620,7 @@ async fn openapi_documents_every_route(h: Harness) {
             let upper = method.to_uppercase();
             let mut request = call(&upper, &concrete, Some(ADMIN));
             let body;
-            if method == "post" {
+            if method == "post" || method == "put" {
                 body = "{}".to_owned();
                 request = request.body(&body);
             }
@@ -655,6 +658,17 @@ async fn openapi_documents_every_route(h: Harness) {
         ("get", "/v1/transactions"),
         ("get", "/v1/transactions/{id}"),
         ("get", "/v1/ledger/accounts/{id}/balance"),
+        ("post", "/v1/merchants"),
+        ("get", "/v1/merchants"),
+        ("get", "/v1/merchants/{mid}"),
+        ("put", "/v1/merchants/{mid}/contract"),
+        ("get", "/v1/merchants/{mid}/onboarding"),
+        ("post", "/v1/merchants/{mid}/onboarding/advance"),
+        ("post", "/v1/merchants/{mid}/onboarding/reject"),
+        ("post", "/v1/terminals"),
+        ("get", "/v1/terminals/{tid}"),
+        ("post", "/v1/terminals/{tid}/activate"),
+        ("post", "/v1/terminals/{tid}/suspend"),
     ];
     assert_eq!(operations, expected.len());
     for (method, path) in expected {

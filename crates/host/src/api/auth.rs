@@ -83,6 +83,22 @@ pub enum Action {
     ReadTransactions,
     /// `GET /v1/ledger/accounts/{id}/balance`.
     ReadLedgerBalance,
+    /// `POST /v1/merchants`.
+    CreateMerchant,
+    /// `GET /v1/merchants`, `GET /v1/merchants/{mid}` (a merchant: its own).
+    ReadMerchants,
+    /// `PUT /v1/merchants/{mid}/contract`.
+    UpdateContract,
+    /// `POST /v1/merchants/{mid}/onboarding/advance` and `.../reject`.
+    ChangeOnboarding,
+    /// `GET /v1/merchants/{mid}/onboarding` (a merchant: its own).
+    ReadOnboarding,
+    /// `POST /v1/terminals`.
+    RegisterTerminal,
+    /// `GET /v1/terminals/{tid}` (a merchant: its own).
+    ReadTerminal,
+    /// `POST /v1/terminals/{tid}/activate`, `.../suspend`.
+    ChangeTerminalStatus,
 }
 
 /// The roles allowed each action. Scope checks (a brand reading only its
@@ -114,6 +130,17 @@ const PERMISSIONS: &[(Action, &[Role])] = &[
         &[Role::Operator, Role::Merchant, Role::Bank, Role::Brand],
     ),
     (Action::ReadLedgerBalance, &[Role::Operator]),
+    (Action::CreateMerchant, &[Role::Operator]),
+    (
+        Action::ReadMerchants,
+        &[Role::Operator, Role::Bank, Role::Merchant],
+    ),
+    (Action::UpdateContract, &[Role::Operator]),
+    (Action::ChangeOnboarding, &[Role::Operator]),
+    (Action::ReadOnboarding, &[Role::Operator, Role::Merchant]),
+    (Action::RegisterTerminal, &[Role::Operator]),
+    (Action::ReadTerminal, &[Role::Operator, Role::Merchant]),
+    (Action::ChangeTerminalStatus, &[Role::Operator]),
 ];
 
 /// The authenticated caller of a request.

@@ -260,6 +260,67 @@ impl PendingWrite {
         (text, idempotency)
     }
 
+    /// The ONE `WriteOp::Api` of this request (its change, audit event and
+    /// idempotency record) for an endpoint that submits it together with
+    /// other operations itself (see `crate::admin`), and the response text;
+    /// then [`PendingWrite::finish`] with the op's outcome.
+    pub(crate) fn write_op(
+        &self,
+        state: &ApiState,
+        change: ApiChange,
+        audit: AuditEntry,
+        answer: &Answer<'_>,
+    ) -> (store::WriteOp, String) {
+        let (text, idempotency) = self.record(state, answer);
+        let write = ApiWrite {
+            change,
+            audit: Some(audit),
+            idempotency,
+            only_after_success: false,
+        };
+        (store::WriteOp::Api(Box::new(write)), text)
+    }
+
+    /// Fails with the stored response when a repeat of this request was
+    /// committed since [`PostRequest::begin`] (checked again under a lock
+    /// that serializes the endpoint's writes).
+    ///
+    /// # Errors
+    /// The replay, or 422 when the key was used with another request.
+    pub(crate) async fn recheck(&self, state: &ApiState) -> Result<(), ApiError> {
+        self.replay_lost_race(state).await
+    }
+
+    /// Answers a request written with [`PendingWrite::write_op`] by the
+    /// outcome of its op, as [`PendingWrite::commit`] does.
+    ///
+    /// # Errors
+    /// As [`PendingWrite::commit`].
+    pub(crate) async fn finish(
+        self,
+        state: &ApiState,
+        outcome: Option<&store::WriteOutcome>,
+        status: StatusCode,
+        text: String,
+    ) -> Result<Response, ApiError> {
+        match outcome {
+            Some(store::WriteOutcome::Api(ApiOutcome::Applied { .. })) => {
+                Ok(json_response(status, text))
+            }
+            Some(store::WriteOutcome::Api(ApiOutcome::Exists)) => Err(ApiError::Conflict(
+                "a resource with this id exists already".to_owned(),
+            )),
+            Some(store::WriteOutcome::Api(ApiOutcome::Conflict)) => Err(ApiError::Conflict(
+                "the resource was changed by another request; read it again and retry".to_owned(),
+            )),
+            Some(store::WriteOutcome::Api(ApiOutcome::IdempotencyTaken)) => {
+                self.replay_lost_race(state).await?;
+                Err(ApiError::internal("idempotency record vanished"))
+            }
+            other => Err(ApiError::Internal(format!("unexpected outcome {other:?}"))),
+        }
+    }
+
     /// Fails with the stored response when a repeat of this request won.
     async fn replay_lost_race(&self, state: &ApiState) -> Result<(), ApiError> {
         match &self.idempotency_key {

@@ -1,6 +1,8 @@
-//! The HTTP API (v1): the framework every endpoint uses, and the resources
+//! The HTTP API (v1): the framework every endpoint uses, the resources
 //! that do not depend on the terminal host (API keys, fee plans, co-brand
-//! programs, the audit log).
+//! programs, the audit log), and merchants, their onboarding and their
+//! terminals, which are written with the host's records through
+//! `crate::admin` (see `merchants`).
 //!
 //! Settlement accounts, bindings and their approvals, and the read views
 //! of the terminal host's transactions and the ledger: [`accounts`],
@@ -45,10 +47,14 @@ mod error;
 mod extract;
 mod fee_plans;
 mod health;
+mod merchants;
+mod onboarding;
 pub mod openapi;
 pub mod pagination;
 mod programs;
 mod seed;
+mod seed_merchants;
+mod terminals;
 mod wire;
 
 pub mod accounts;
@@ -97,6 +103,9 @@ impl std::fmt::Debug for ApiConfig {
 #[derive(Clone)]
 pub struct ApiState {
     inner: Arc<Inner>,
+    /// The terminal host of this process, when one runs: merchant and
+    /// terminal changes are applied to it (see `crate::admin`).
+    host: Option<Arc<crate::service::Host>>,
 }
 
 struct Inner {
@@ -104,6 +113,8 @@ struct Inner {
     reads: db::ReadPool,
     writer: store::WriterHandle,
     clock: Arc<dyn Clock>,
+    /// Serializes merchant and terminal changes (read, check, write).
+    admin: tokio::sync::Mutex<()>,
 }
 
 impl ApiState {
@@ -116,8 +127,32 @@ impl ApiState {
                 reads,
                 writer,
                 clock,
+                admin: tokio::sync::Mutex::new(()),
             }),
+            host: None,
         }
+    }
+
+    /// The same state with the terminal host of this process: merchant and
+    /// terminal changes are then written with the host's records and
+    /// applied to the running host.
+    #[must_use]
+    pub fn with_host(self, host: Arc<crate::service::Host>) -> Self {
+        Self {
+            host: Some(host),
+            ..self
+        }
+    }
+
+    /// The terminal host of this process, if one runs.
+    pub fn host(&self) -> Option<&Arc<crate::service::Host>> {
+        self.host.as_ref()
+    }
+
+    /// Held while a merchant or terminal change reads, checks and writes,
+    /// so that its resource version cannot change underneath it.
+    pub(crate) async fn admin_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.admin.lock().await
     }
 
     /// Now, ns since the Unix epoch, from the injected clock.

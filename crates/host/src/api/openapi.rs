@@ -3,12 +3,13 @@
 //! route exists.
 
 use axum::Json;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use serde_json::{Map, Value, json};
 
 use super::auth::roles_for;
 use super::{Action, ApiState, api_keys, audit, extract, fee_plans, health, pagination, programs};
 use super::{accounts, approvals, bindings, ledger_balance, transactions};
+use super::{merchants, onboarding, terminals};
 
 /// One endpoint: its documentation and its handler.
 pub struct Endpoint {
@@ -173,8 +174,144 @@ pub fn endpoints() -> Vec<Endpoint> {
     ];
     list.extend(account_endpoints());
     list.extend(binding_endpoints());
+    list.extend(merchant_endpoints());
     list.sort_by_key(|e| (e.path, e.method));
     list
+}
+
+/// Merchants, their onboarding and their terminals.
+fn merchant_endpoints() -> Vec<Endpoint> {
+    let mid = || vec![path_parameter("mid")];
+    let tid = || vec![path_parameter("tid")];
+    vec![
+        Endpoint {
+            request: Some(merchants::request_schema()),
+            response: (201, merchants::response_schema()),
+            ..endpoint(
+                "post",
+                "/v1/merchants",
+                "New merchant application (stage negotiation)",
+                Some(Action::CreateMerchant),
+                post(merchants::create),
+            )
+        },
+        Endpoint {
+            response: (200, list_of(merchants::response_schema())),
+            parameters: [pagination::parameters(), merchants::filter_parameters()].concat(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/merchants",
+                "List merchants (a merchant key: itself)",
+                Some(Action::ReadMerchants),
+                get(merchants::list),
+            )
+        },
+        Endpoint {
+            response: (200, merchants::response_schema()),
+            parameters: mid(),
+            ..endpoint(
+                "get",
+                "/v1/merchants/{mid}",
+                "One merchant (a merchant key: itself only)",
+                Some(Action::ReadMerchants),
+                get(merchants::get),
+            )
+        },
+        Endpoint {
+            request: Some(merchants::contract_schema()),
+            response: (200, merchants::response_schema()),
+            parameters: mid(),
+            ..endpoint(
+                "put",
+                "/v1/merchants/{mid}/contract",
+                "Set the merchant's contract (versioned update)",
+                Some(Action::UpdateContract),
+                put(merchants::put_contract),
+            )
+        },
+        Endpoint {
+            response: (200, onboarding::view_schema()),
+            parameters: mid(),
+            ..endpoint(
+                "get",
+                "/v1/merchants/{mid}/onboarding",
+                "Onboarding stage, history, gate and certification progress",
+                Some(Action::ReadOnboarding),
+                get(onboarding::get),
+            )
+        },
+        Endpoint {
+            request: Some(onboarding::advance_schema()),
+            response: (200, merchants::response_schema()),
+            parameters: mid(),
+            ..endpoint(
+                "post",
+                "/v1/merchants/{mid}/onboarding/advance",
+                "Move to the next stage with this stage's artefacts (409 lists what is missing)",
+                Some(Action::ChangeOnboarding),
+                post(onboarding::advance),
+            )
+        },
+        Endpoint {
+            request: Some(onboarding::reject_schema()),
+            response: (200, merchants::response_schema()),
+            parameters: mid(),
+            ..endpoint(
+                "post",
+                "/v1/merchants/{mid}/onboarding/reject",
+                "Send back to an earlier stage with a reason",
+                Some(Action::ChangeOnboarding),
+                post(onboarding::reject),
+            )
+        },
+        Endpoint {
+            request: Some(terminals::request_schema()),
+            response: (201, terminals::response_schema()),
+            ..endpoint(
+                "post",
+                "/v1/terminals",
+                "Register a terminal (served by the host at once)",
+                Some(Action::RegisterTerminal),
+                post(terminals::register),
+            )
+        },
+        Endpoint {
+            response: (200, terminals::response_schema()),
+            parameters: tid(),
+            ..endpoint(
+                "get",
+                "/v1/terminals/{tid}",
+                "One terminal (a merchant key: its own)",
+                Some(Action::ReadTerminal),
+                get(terminals::get),
+            )
+        },
+        Endpoint {
+            request: Some(terminals::status_schema()),
+            response: (200, terminals::response_schema()),
+            parameters: tid(),
+            ..endpoint(
+                "post",
+                "/v1/terminals/{tid}/activate",
+                "Activate a terminal",
+                Some(Action::ChangeTerminalStatus),
+                post(terminals::activate),
+            )
+        },
+        Endpoint {
+            request: Some(terminals::status_schema()),
+            response: (200, terminals::response_schema()),
+            parameters: tid(),
+            ..endpoint(
+                "post",
+                "/v1/terminals/{tid}/suspend",
+                "Suspend a terminal (the host answers 58)",
+                Some(Action::ChangeTerminalStatus),
+                post(terminals::suspend),
+            )
+        },
+    ]
 }
 
 /// Settlement accounts, approvals, transactions and ledger balances.

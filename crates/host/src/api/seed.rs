@@ -113,6 +113,7 @@ pub async fn seed_sandbox(state: &ApiState) -> Result<(), ApiError> {
         &document,
     );
     seed(state, ApiChange::CreateProgram(row), audit).await?;
+    super::seed_merchants::seed_merchants(state).await?;
     super::seed_accounts::seed_accounts(state).await?;
     Ok(())
 }
