@@ -10,6 +10,7 @@
 //!   ARQC, network, then [`authorize::decide`] under the state lock, and the
 //!   answer only after the store committed the decision (records + ledger
 //!   transfers in one transaction).
+//! - [`capture`]: fees, fee share, points and settlement items at capture.
 //! - [`records`] / [`state`]: the host's records and their text form in the
 //!   store's host tables; [`seed`]: keys and the sandbox seeding.
 //! - [`http_server::router`]: `GET /metrics` merged with the HTTP API ([`api`]).
@@ -17,8 +18,10 @@
 
 pub mod api;
 pub mod authorize;
+pub mod capture;
 pub mod http_server;
 pub mod metrics;
+pub mod plans;
 pub mod records;
 pub mod request;
 pub mod seed;

@@ -118,6 +118,8 @@ pub struct HostConfig {
     pub network_timeout: Duration,
     /// The co-brand program's rules (DE 63 benefits), if any.
     pub program: Option<domain::benefits::ProgramRules>,
+    /// Reads fee plans created after start (see `plans`).
+    pub fee_plans: Option<crate::plans::FeePlanReader>,
 }
 
 /// The host service shared by every connection.
@@ -253,6 +255,9 @@ impl Host {
             return self.respond(&message, &plain(ResponseCode::Approved), mac_key.as_ref());
         }
         let facts = self.card_facts(&request, &terminal, ksn.as_ref()).await;
+        if let Some(reader) = &self.config.fee_plans {
+            reader.ensure(&self.state, &request.mid).await;
+        }
         let decision = self.commit(&request, facts.as_ref()).await;
         self.respond(&message, &decision, mac_key.as_ref())
     }
@@ -476,7 +481,11 @@ impl Host {
             return plain(ResponseCode::SystemMalfunction);
         }
         let mut state = self.state.lock().await;
-        let mut decision = decide(&state, request, facts, today, self.config.program.as_ref());
+        let time = crate::authorize::DecisionTime {
+            today,
+            now_s: now_s(),
+        };
+        let mut decision = decide(&state, request, facts, time, self.config.program.as_ref());
         if decision.records.is_empty() {
             // Nothing to write, but the decision may rest on effects not yet
             // durable (a duplicate's pending answer): wait for them.
@@ -506,6 +515,11 @@ impl Host {
         let mut ops = Vec::new();
         if !decision.transfers.is_empty() {
             ops.push(WriteOp::CreateTransfers(decision.transfers.clone()));
+        }
+        if !decision.items.is_empty() {
+            ops.push(WriteOp::SettlementItems(std::mem::take(
+                &mut decision.items,
+            )));
         }
         ops.push(WriteOp::HostRows(
             decision.records.iter().map(|r| r.row()).collect(),

@@ -55,6 +55,8 @@ pub use error::{ApiError, FieldError};
 pub use extract::{Answer, Committed, PendingWrite, PostRequest};
 pub use seed::{seed_sandbox, seed_sandbox_keys};
 
+pub(crate) use fee_plans::plan_from_document;
+
 /// Request bodies larger than this are refused with 413.
 pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;
 /// Read connections kept open at most.
