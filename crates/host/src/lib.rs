@@ -11,6 +11,8 @@
 //!   answer only after the store committed the decision (records + ledger
 //!   transfers in one transaction).
 //! - [`capture`]: fees, fee share, points and settlement items at capture.
+//! - [`reconcile`]: the network's clearing file matched against the host's
+//!   off-us captures; exceptions as resources.
 //! - [`records`] / [`state`]: the host's records and their text form in the
 //!   store's host tables; [`seed`]: keys and the sandbox seeding.
 //! - [`http_server::router`]: `GET /metrics` merged with the HTTP API ([`api`]).
@@ -22,6 +24,7 @@ pub mod capture;
 pub mod http_server;
 pub mod metrics;
 pub mod plans;
+pub mod reconcile;
 pub mod records;
 pub mod request;
 pub mod seed;

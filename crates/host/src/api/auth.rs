@@ -65,6 +65,10 @@ pub enum Action {
     ReadProgram,
     /// `GET /v1/audit`, `GET /v1/audit/verify`.
     ReadAudit,
+    /// `GET /v1/reports/daily`.
+    ReadDailyReport,
+    /// `GET /v1/reconciliation/exceptions`.
+    ReadReconciliation,
 }
 
 /// The roles allowed each action. Scope checks (a brand reading only its
@@ -79,6 +83,11 @@ const PERMISSIONS: &[(Action, &[Role])] = &[
         &[Role::Operator, Role::Bank, Role::Brand],
     ),
     (Action::ReadAudit, &[Role::Operator]),
+    (
+        Action::ReadDailyReport,
+        &[Role::Operator, Role::Bank, Role::Brand, Role::Merchant],
+    ),
+    (Action::ReadReconciliation, &[Role::Operator]),
 ];
 
 /// The authenticated caller of a request.
