@@ -215,6 +215,10 @@ pub struct BatchRecord {
 }
 
 /// A record of any host table, with its key.
+// A transaction record is the largest variant; records are built once per
+// decision and moved into the state, so boxing it would only add an
+// allocation per transaction.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     /// A merchant.
