@@ -39,6 +39,13 @@
 //! refunds, and nothing changes: charging no fee silently would lose money.
 //! Per-merchant rate overrides are not part of the contract document yet;
 //! the plan's MCC overrides apply.
+//!
+//! Points redemption as part payment is not offered on the ISO path:
+//! host-interface.md gives a terminal no field to ask for it (DE 63 exists
+//! only in responses), and redeeming without the cardholder asking is not
+//! an option. The points ledger supports it (card → issuance) once a channel
+//! to ask exists. The instant discount is funded by the program's funding
+//! account (`seed::PROGRAM_ACCOUNT`).
 
 use std::collections::HashMap;
 

@@ -642,6 +642,8 @@ async fn openapi_documents_every_route(h: Harness) {
         ("get", "/v1/programs/{code}"),
         ("get", "/v1/audit"),
         ("get", "/v1/audit/verify"),
+        ("get", "/v1/reports/daily"),
+        ("get", "/v1/reconciliation/exceptions"),
     ];
     assert_eq!(operations, expected.len());
     for (method, path) in expected {
