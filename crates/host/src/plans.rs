@@ -2,10 +2,11 @@
 //!
 //! The host loads every fee plan with its state ([`crate::capture::load_fee_plans`]).
 //! A plan created later (`POST /v1/fee-plans`) and named by a merchant's
-//! contract is read on a miss: before deciding, outside the state lock, the
-//! host checks whether the merchant's plan is in memory and, if not, reads
-//! it through the API's read connections (on a blocking thread), then
-//! inserts it under a short lock. The authorization path therefore never
+//! contract is read on a miss: under the state lock, before deciding, the
+//! host checks whether the merchant's plan is in memory (a map lookup); if
+//! not, it releases the lock, reads the plan through the API's read
+//! connections (on a blocking thread), inserts it under a short lock, and
+//! takes the lock again to decide. The authorization path therefore never
 //! does blocking I/O under the lock. Plans are immutable once created (no
 //! endpoint replaces one), so a plan in memory never goes stale. A code
 //! that is not found is asked again at most every [`FEE_PLAN_RETRY`]; in
@@ -47,21 +48,18 @@ impl FeePlanReader {
         }
     }
 
-    /// Makes sure the fee plan of merchant `mid` is in `state` when it
-    /// exists in the store.
-    pub async fn ensure(&self, state: &Mutex<HostState>, mid: &str) {
-        let code = {
-            let state = state.lock().await;
-            match state.merchants.get(mid) {
-                Some(m) if !m.fee_plan.is_empty() && !state.fee_plans.contains_key(&m.fee_plan) => {
-                    m.fee_plan.clone()
-                }
-                _ => return,
-            }
-        };
-        if self.missed_lately(&code) {
-            return;
-        }
+    /// The code of merchant `mid`'s fee plan when `state` lacks it and it
+    /// was not looked for lately (a map lookup, under the caller's lock).
+    #[must_use]
+    pub fn missing(&self, state: &HostState, mid: &str) -> Option<String> {
+        let code = &state.merchants.get(mid)?.fee_plan;
+        let absent = !code.is_empty() && !state.fee_plans.contains_key(code);
+        (absent && !self.missed_lately(code)).then(|| code.clone())
+    }
+
+    /// Reads plan `code` (on a blocking thread, no lock held) and puts it
+    /// into `state`; remembers a miss.
+    pub async fn load(&self, state: &Mutex<HostState>, code: String) {
         let wanted = code.clone();
         let row = self.api.read(move |store| store.fee_plan(&wanted)).await;
         let plan = row

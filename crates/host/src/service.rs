@@ -255,9 +255,6 @@ impl Host {
             return self.respond(&message, &plain(ResponseCode::Approved), mac_key.as_ref());
         }
         let facts = self.card_facts(&request, &terminal, ksn.as_ref()).await;
-        if let Some(reader) = &self.config.fee_plans {
-            reader.ensure(&self.state, &request.mid).await;
-        }
         let decision = self.commit(&request, facts.as_ref()).await;
         self.respond(&message, &decision, mac_key.as_ref())
     }
@@ -481,6 +478,14 @@ impl Host {
             return plain(ResponseCode::SystemMalfunction);
         }
         let mut state = self.state.lock().await;
+        if let Some(reader) = &self.config.fee_plans {
+            if let Some(code) = reader.missing(&state, &request.mid) {
+                // Read outside the lock (see `plans`), then decide afresh.
+                drop(state);
+                reader.load(&self.state, code).await;
+                state = self.state.lock().await;
+            }
+        }
         let time = crate::authorize::DecisionTime {
             today,
             now_s: now_s(),
