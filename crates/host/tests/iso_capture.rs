@@ -22,6 +22,7 @@ both_engines!(
     fees_for_every_card_kind_and_boundary,
     refunds_keep_or_return_the_fee_by_the_plan,
     cobrand_discount_points_and_fee_share_and_their_undo,
+    reversal_of_a_void_captures_the_fee_again,
 );
 
 /// One capture the test expects.
@@ -369,5 +370,71 @@ async fn cobrand_discount_points_and_fee_share_and_their_undo(server: TestServer
         points,
         balance_points - 500,
         "items carry every point moved"
+    );
+}
+
+async fn reversal_of_a_void_captures_the_fee_again(server: TestServer) {
+    let start = now_s();
+    let mut t1 = server.client("T0000001").await;
+    let sale = t1.sale(DEBIT, 7_777, MID1);
+    let sold = t1.call(&sale).await;
+    assert_eq!(sold.code(), "00");
+    let void = follow_up(&mut t1, "020000", DEBIT, 7_777, MID1, &sold.rrn());
+    let voided = t1.call(&void).await;
+    assert_eq!(voided.code(), "00");
+    let reversal = reversal_of(&mut t1, &void);
+    assert_eq!(t1.call(&reversal).await.code(), "00");
+    // The same reversal again changes nothing.
+    assert_eq!(t1.call(&reversal).await.code(), "00");
+    let dates = candidate_dates(start);
+    let (items, revenue, report) = server
+        .stop_and(move |s| {
+            (
+                items_of(s, &dates),
+                balance(s, FEE_REVENUE_ACCOUNT),
+                s.verify_ledger().unwrap(),
+            )
+        })
+        .await;
+    assert!(report.violations.is_empty(), "{report:?}");
+    let fee = expected_fee(7_777, standard_rate("debit"));
+    assert_eq!(fee, 39); // 38.885 → 39
+    let figures: Vec<(String, String, i64, i64)> = items
+        .values()
+        .map(|i| {
+            (
+                i.item_id.clone(),
+                i.kind.clone(),
+                i.amount_minor,
+                i.fee_minor,
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        (
+            format!("{}/capture", sold.rrn()),
+            "capture".to_owned(),
+            7_777,
+            fee,
+        ),
+        (
+            format!("{}/void", voided.rrn()),
+            "void".to_owned(),
+            -7_777,
+            -fee,
+        ),
+        (
+            format!("{}/reversal", voided.rrn()),
+            "capture".to_owned(),
+            7_777,
+            fee,
+        ),
+    ];
+    expected.sort();
+    assert_eq!(figures, expected);
+    assert_eq!(
+        revenue,
+        i128::from(fee),
+        "the sale is in force with its fee"
     );
 }
