@@ -1,7 +1,7 @@
 //! Co-brand benefits: instant discounts funded by the brand partner, points
 //! earned on what the card is charged, and the partner's share of the fee.
 
-use crate::fees::apply_bps;
+use crate::fees::{apply_bps, proportional_part};
 use crate::money::AmountMinor;
 
 /// The rules of a co-brand program.
@@ -71,6 +71,21 @@ impl ProgramRules {
     }
 }
 
+/// The points a refund takes back from the card: the refunded part of the
+/// points the purchase earned, as [`proportional_part`] (half up,
+/// cumulative), so a full refund takes back exactly what was earned.
+#[must_use]
+pub fn points_taken_back(
+    earned: u64,
+    amount: AmountMinor,
+    refunded_before: AmountMinor,
+    refund: AmountMinor,
+) -> u64 {
+    let earned = AmountMinor(i64::try_from(earned).unwrap_or(i64::MAX));
+    let back = proportional_part(earned, amount, refunded_before, refund);
+    u64::try_from(back.0).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +107,25 @@ mod tests {
         check(3_800, false, (0, 3_800, 38));
         check(99, false, (0, 99, 0)); // no full 1.00
         check(0, true, (0, 0, 0));
+    }
+
+    #[test]
+    fn refunds_take_back_points_in_proportion() {
+        let check = |before: i64, refund: i64, expected: u64| {
+            let back = points_taken_back(
+                90,
+                AmountMinor(5_000),
+                AmountMinor(before),
+                AmountMinor(refund),
+            );
+            assert_eq!(back, expected, "{before} + {refund}");
+        };
+        check(0, 5_000, 90);
+        check(0, 2_500, 45);
+        check(0, 1_000, 18);
+        check(0, 2_778, 50); // 49.9994 rounds up
+        check(2_778, 2_222, 40); // the rest: 90 in total
+        check(5_000, 100, 0); // nothing left to take back
     }
 
     #[test]

@@ -198,13 +198,31 @@ pub fn fee_returned_by_refund(
     refunded_before: AmountMinor,
     refund: AmountMinor,
 ) -> AmountMinor {
-    if policy == RefundPolicy::Keep || original_amount <= AmountMinor::ZERO {
+    if policy == RefundPolicy::Keep {
+        return AmountMinor::ZERO;
+    }
+    proportional_part(original_fee, original_amount, refunded_before, refund)
+}
+
+/// The part of `total` (a fee, a fee share, points) that a refund of
+/// `refund` gives back, when `refunded_before` of `whole` was refunded
+/// already: the cumulative part `total × refunded / whole` rounded half up,
+/// less the cumulative part before. Refunds in parts therefore never give
+/// back more than `total`, and a full refund gives back all of it.
+#[must_use]
+pub fn proportional_part(
+    total: AmountMinor,
+    whole: AmountMinor,
+    refunded_before: AmountMinor,
+    refund: AmountMinor,
+) -> AmountMinor {
+    if whole <= AmountMinor::ZERO {
         return AmountMinor::ZERO;
     }
     let cumulative = |refunded: AmountMinor| {
-        let refunded = refunded.min(original_amount).max(AmountMinor::ZERO);
-        let product = i128::from(original_fee.0) * i128::from(refunded.0);
-        div_round_half_up(product, i128::from(original_amount.0))
+        let refunded = refunded.min(whole).max(AmountMinor::ZERO);
+        let product = i128::from(total.0) * i128::from(refunded.0);
+        div_round_half_up(product, i128::from(whole.0))
     };
     let after = cumulative(AmountMinor(refunded_before.0.saturating_add(refund.0)));
     let returned = after - cumulative(refunded_before);

@@ -6,17 +6,22 @@
 
 use domain::batch::{BatchSide, BatchTotals};
 use domain::benefits::{ProgramRules, PurchaseBenefits};
+use domain::fees::Channel;
 use domain::issuing::{
     self, AuthKind, CardStatus, CryptogramCheck, IssuedCard, OnUsRequest, PinCheck,
 };
-use domain::lifecycle::{self, Original, OriginalKind, OriginalState};
+use domain::lifecycle::{Original, OriginalKind, OriginalState};
 use domain::routing::{CardProduct, Route};
 use domain::{AmountMinor, Currency, ResponseCode, YearMonth};
-use ledger::{AccountId, NewTransfer, TransferFlags, TransferId};
+use ledger::{NewTransfer, TransferFlags, TransferId};
+use store::SettlementItem;
 
-use crate::records::{AnswerRecord, BatchRecord, CardRecord, Record, TransactionRecord};
+use crate::capture::{Charges, channel_of, new_transfer, split_transfers};
+use crate::records::{
+    AnswerRecord, BatchRecord, CardRecord, MerchantRecord, Record, TransactionRecord,
+};
 use crate::request::Request;
-use crate::seed::{LEDGER_CNY, LEDGER_CODE, NETWORK_ACCOUNT, PROGRAM_ACCOUNT};
+use crate::seed::{NETWORK_ACCOUNT, PROGRAM_ACCOUNT};
 use crate::state::{HostState, answer_key, request_key};
 use crate::wire::{BenefitsField, RequestKind, format_available_balance};
 
@@ -51,6 +56,8 @@ pub struct Decision {
     pub transfers: Vec<NewTransfer>,
     /// DE 74/76/86/88 of a 0510 out of balance.
     pub host_totals: Option<BatchTotals>,
+    /// Settlement items, committed with the records (see `capture`).
+    pub items: Vec<SettlementItem>,
 }
 
 impl Decision {
@@ -71,26 +78,37 @@ pub fn plain(code: ResponseCode) -> Decision {
     Decision::code(code)
 }
 
-struct Context<'a> {
-    state: &'a HostState,
-    request: &'a Request,
-    today: YearMonth,
-    program: Option<&'a ProgramRules>,
-    participant: bool,
-    rrn: String,
-    rrn_number: u128,
-    certification: bool,
-    merchant_account: u128,
+/// What one decision works with.
+pub(crate) struct Context<'a> {
+    pub(crate) state: &'a HostState,
+    pub(crate) request: &'a Request,
+    pub(crate) today: YearMonth,
+    pub(crate) now_s: i64,
+    pub(crate) program: Option<&'a ProgramRules>,
+    pub(crate) merchant: Option<&'a MerchantRecord>,
+    pub(crate) participant: bool,
+    pub(crate) rrn: String,
+    pub(crate) rrn_number: u128,
+    pub(crate) certification: bool,
+    pub(crate) merchant_account: u128,
+}
+
+/// When a request is decided.
+#[derive(Clone, Copy, Debug)]
+pub struct DecisionTime {
+    /// The current month in the platform's time zone (card expiry).
+    pub today: YearMonth,
+    /// Now, seconds since the Unix epoch (business dates, records).
+    pub now_s: i64,
 }
 
 /// Decides a request of a known, active terminal whose MAC (if any) verified.
-/// `today` is the current month in the platform's time zone.
 #[must_use]
 pub fn decide(
     state: &HostState,
     request: &Request,
     card: Option<&CardFacts>,
-    today: YearMonth,
+    time: DecisionTime,
     program: Option<&ProgramRules>,
 ) -> Decision {
     let key = answer_key(&request.tid, request.stan, request.transmission);
@@ -113,8 +131,10 @@ pub fn decide(
     let mut context = Context {
         state,
         request,
-        today,
+        today: time.today,
+        now_s: time.now_s,
         program,
+        merchant,
         participant: merchant.is_some_and(|m| m.participant),
         rrn: format!("{:012}", state.next_rrn),
         rrn_number,
@@ -176,6 +196,14 @@ impl Context<'_> {
         if spends && request.amount <= AmountMinor::ZERO {
             return self.declined(ResponseCode::InvalidAmount);
         }
+        let captures = matches!(
+            request.kind,
+            RequestKind::Sale | RequestKind::Refund | RequestKind::Completion
+        );
+        if let (true, Err(code)) = (captures, self.fee_plan()) {
+            // A capture whose fee cannot be computed is not taken.
+            return self.declined(code);
+        }
         match request.kind {
             RequestKind::Sale | RequestKind::PreAuthorization | RequestKind::BalanceInquiry => {
                 match card {
@@ -184,7 +212,7 @@ impl Context<'_> {
                 }
             }
             RequestKind::Void => self.void(),
-            RequestKind::Refund => self.refund(card),
+            RequestKind::Refund => self.refund(),
             RequestKind::Completion => self.completion(),
             RequestKind::Reversal | RequestKind::ReversalAdvice => self.reversal(),
             RequestKind::BatchSettlement => self.settlement(),
@@ -194,7 +222,7 @@ impl Context<'_> {
         }
     }
 
-    fn transaction(&self, kind: &str, code: ResponseCode) -> TransactionRecord {
+    pub(crate) fn transaction(&self, kind: &str, code: ResponseCode) -> TransactionRecord {
         let request = self.request;
         TransactionRecord {
             rrn: self.rrn.clone(),
@@ -232,6 +260,11 @@ impl Context<'_> {
             pending_transfer: 0,
             discount: 0,
             points: 0,
+            fee: 0,
+            fee_share: 0,
+            channel: String::new(),
+            program: String::new(),
+            at_s: self.now_s,
         }
     }
 
@@ -254,7 +287,7 @@ impl Context<'_> {
     }
 
     /// A recorded decline (a transaction row with the code, nothing else).
-    fn declined(&self, code: ResponseCode) -> Decision {
+    pub(crate) fn declined(&self, code: ResponseCode) -> Decision {
         let mut decision = Decision::code(code);
         if self.request.kind.is_financial() {
             decision.records.push(Record::Transaction(
@@ -265,7 +298,7 @@ impl Context<'_> {
     }
 
     /// An approval with its transaction record and transfers.
-    fn approved(
+    pub(crate) fn approved(
         &self,
         txn: TransactionRecord,
         mut extra: Vec<Record>,
@@ -293,7 +326,7 @@ impl Context<'_> {
         }
     }
 
-    fn transfer_id(&self, slot: u128) -> TransferId {
+    pub(crate) fn transfer_id(&self, slot: u128) -> TransferId {
         TransferId((self.rrn_number << 8) | slot)
     }
 
@@ -336,6 +369,8 @@ impl Context<'_> {
         txn.token = record.token.clone();
         txn.route = "onus".to_owned();
         txn.payer_account = record.account;
+        txn.channel = channel_of(issued.product).as_str().to_owned();
+        txn.program = record.program.clone();
         if !decision.code.is_approved() {
             let mut declined = self.declined(decision.code);
             if card.pin_failures != record.pin_failures {
@@ -345,6 +380,7 @@ impl Context<'_> {
         }
         card.available -= decision.spend.0;
         let mut transfers = Vec::new();
+        let mut items = Vec::new();
         match kind {
             AuthKind::BalanceInquiry => {
                 let mut approved = self.approved(txn, vec![Record::Card(card.clone())], Vec::new());
@@ -356,10 +392,15 @@ impl Context<'_> {
                 return approved;
             }
             AuthKind::Purchase => {
+                let charges =
+                    self.capture_charges(channel_of(issued.product), request.amount, &card.program);
                 if let Some(benefits) = benefits {
-                    return self.benefit_sale(txn, card, benefits);
+                    return self.benefit_sale(txn, card, benefits, charges);
                 }
                 transfers.push(self.capture(record.account, request.amount));
+                let (posted, item) = self.post_capture(&mut txn, charges);
+                transfers.extend(posted);
+                items.extend(item);
             }
             AuthKind::PreAuthorization => {
                 let hold = self.hold(record.account, request.amount);
@@ -367,7 +408,9 @@ impl Context<'_> {
                 transfers.push(hold);
             }
         }
-        self.approved(txn, vec![Record::Card(card)], transfers)
+        let mut approved = self.approved(txn, vec![Record::Card(card)], transfers);
+        approved.items = items;
+        approved
     }
 
     /// The program's benefits of a sale on a card of the program.
@@ -378,23 +421,30 @@ impl Context<'_> {
     }
 
     /// A sale with benefits: the card pays PAID, the program funds DISC, the
-    /// merchant gets the full amount (linked transfers); DE 63 reports it.
+    /// merchant gets the full amount (linked transfers), the card's points
+    /// account earns PTS; DE 63 reports it.
     fn benefit_sale(
         &self,
         mut txn: TransactionRecord,
         mut card: CardRecord,
         benefits: PurchaseBenefits,
+        charges: Charges,
     ) -> Decision {
         txn.discount = benefits.discount.0;
-        txn.points = benefits.points;
         card.points = card.points.saturating_add(benefits.points);
-        let transfers = split_transfers(
+        let charges = Charges {
+            points: benefits.points,
+            ..charges
+        };
+        let mut transfers = split_transfers(
             [self.transfer_id(0), self.transfer_id(1)],
             (card.account, benefits.paid),
             (PROGRAM_ACCOUNT, benefits.discount),
             self.merchant_account,
             true,
         );
+        let (posted, item) = self.post_capture(&mut txn, charges);
+        transfers.extend(posted);
         let field = BenefitsField {
             program: card.program.clone(),
             discount: benefits.discount,
@@ -404,6 +454,7 @@ impl Context<'_> {
         };
         let mut approved = self.approved(txn, vec![Record::Card(card)], transfers);
         approved.answer.benefits = field.format();
+        approved.items.extend(item);
         approved
     }
 
@@ -416,6 +467,9 @@ impl Context<'_> {
         let mut txn = self.transaction(self.kind_name(), code);
         txn.route = "network".to_owned();
         txn.payer_account = NETWORK_ACCOUNT;
+        if let Some(Route::Network { product, .. }) = &facts.route {
+            txn.channel = channel_of(*product).as_str().to_owned();
+        }
         if !code.is_approved() {
             let mut declined = self.declined(code);
             if code == ResponseCode::IssuerInoperative {
@@ -426,18 +480,25 @@ impl Context<'_> {
             }
             return declined;
         }
-        let transfer = if request.kind == RequestKind::PreAuthorization {
+        if request.kind == RequestKind::PreAuthorization {
             let hold = self.hold(NETWORK_ACCOUNT, request.amount);
             txn.pending_transfer = hold.id.0;
-            hold
-        } else {
-            self.capture(NETWORK_ACCOUNT, request.amount)
-        };
-        self.approved(txn, Vec::new(), vec![transfer])
+            return self.approved(txn, Vec::new(), vec![hold]);
+        }
+        let charges = Channel::parse(&txn.channel).map_or(Charges::default(), |channel| {
+            self.capture_charges(channel, request.amount, "")
+        });
+        let mut transfers = vec![self.capture(NETWORK_ACCOUNT, request.amount)];
+        let (posted, item) = self.post_capture(&mut txn, charges);
+        transfers.extend(posted);
+        let mut approved = self.approved(txn, Vec::new(), transfers);
+        approved.items.extend(item);
+        approved
     }
 
     fn capture(&self, payer: u128, amount: AmountMinor) -> NewTransfer {
-        let mut transfer = new_transfer(self.transfer_id(0), payer, self.merchant_account, amount);
+        let mut transfer =
+            new_transfer(self.transfer_id(0), payer, self.merchant_account, amount.0);
         transfer.user_data = self.rrn_number;
         transfer
     }
@@ -450,7 +511,7 @@ impl Context<'_> {
     }
 
     /// The original named by DE 37, of this merchant.
-    fn original(&self) -> Option<&TransactionRecord> {
+    pub(crate) fn original(&self) -> Option<&TransactionRecord> {
         let rrn = self.request.rrn.as_deref()?;
         self.state
             .transactions
@@ -458,109 +519,7 @@ impl Context<'_> {
             .filter(|t| t.mid == self.request.mid)
     }
 
-    fn void(&self) -> Decision {
-        let Some(original) = self.original() else {
-            return self.declined(ResponseCode::OriginalNotFound);
-        };
-        if let Err(code) = lifecycle::check_void(&self.lifecycle(original), self.request.amount) {
-            return self.declined(code);
-        }
-        let mut voided = original.clone();
-        voided.state = "voided".to_owned();
-        let mut txn = self.transaction("void", ResponseCode::Approved);
-        txn.original = original.rrn.clone();
-        txn.route = original.route.clone();
-        let back = reverse_capture(original, [self.transfer_id(0), self.transfer_id(1)]);
-        let mut records = vec![Record::Transaction(voided)];
-        records.extend(self.card_restore(original, 1));
-        self.approved(txn, records, back)
-    }
-
-    fn refund(&self, _card: Option<&CardFacts>) -> Decision {
-        let Some(original) = self.original() else {
-            return self.declined(ResponseCode::OriginalNotFound);
-        };
-        if let Err(code) = lifecycle::check_refund(&self.lifecycle(original), self.request.amount) {
-            return self.declined(code);
-        }
-        let mut refunded = original.clone();
-        refunded.refunded += self.request.amount.0;
-        let mut txn = self.transaction("refund", ResponseCode::Approved);
-        txn.original = original.rrn.clone();
-        txn.route = original.route.clone();
-        txn.token = original.token.clone();
-        txn.payer_account = original.payer_account;
-        // The card gets back what it paid first; the rest goes to the program.
-        let paid = original.amount - original.discount;
-        let card_share =
-            (original.refunded + self.request.amount.0).min(paid) - original.refunded.min(paid);
-        txn.discount = self.request.amount.0 - card_share;
-        let back = split_transfers(
-            [self.transfer_id(0), self.transfer_id(1)],
-            (original.payer_account, AmountMinor(card_share)),
-            (PROGRAM_ACCOUNT, AmountMinor(txn.discount)),
-            original.merchant_account,
-            false,
-        );
-        let mut records = vec![Record::Transaction(refunded)];
-        records.extend(self.card_credit(original, card_share));
-        self.approved(txn, records, back)
-    }
-
-    fn completion(&self) -> Decision {
-        let Some(original) = self.original() else {
-            return self.declined(ResponseCode::OriginalNotFound);
-        };
-        if self.request.auth_code.as_deref() != Some(original.auth_code.as_str()) {
-            return self.declined(ResponseCode::OriginalNotFound);
-        }
-        if let Err(code) =
-            lifecycle::check_completion(&self.lifecycle(original), self.request.amount)
-        {
-            return self.declined(code);
-        }
-        let mut completed = original.clone();
-        completed.state = "completed".to_owned();
-        let mut txn = self.transaction("completion", ResponseCode::Approved);
-        txn.original = original.rrn.clone();
-        txn.route = original.route.clone();
-        txn.token = original.token.clone();
-        txn.payer_account = original.payer_account;
-        let mut post = new_transfer(
-            self.transfer_id(0),
-            original.payer_account,
-            original.merchant_account,
-            self.request.amount,
-        );
-        post.flags = TransferFlags::POST_PENDING;
-        post.pending_id = TransferId(original.pending_transfer);
-        let mut records = vec![Record::Transaction(completed)];
-        // The part of the hold not completed becomes available again.
-        records.extend(self.card_credit(original, original.amount - self.request.amount.0));
-        self.approved(txn, records, vec![post])
-    }
-
-    /// The on-us card of a sale with what it paid and the points it earned
-    /// given back (`direction` 1) or taken again (`direction` -1).
-    fn card_restore(&self, sale: &TransactionRecord, direction: i64) -> Option<Record> {
-        let mut card = self.state.cards.get(&sale.token)?.clone();
-        card.available += direction * (sale.amount - sale.discount);
-        card.points = if direction > 0 {
-            card.points.saturating_sub(sale.points)
-        } else {
-            card.points.saturating_add(sale.points)
-        };
-        Some(Record::Card(card))
-    }
-
-    /// The on-us card of `original` with `amount` more available.
-    fn card_credit(&self, original: &TransactionRecord, amount: i64) -> Option<Record> {
-        let mut card = self.state.cards.get(&original.token)?.clone();
-        card.available += amount;
-        Some(Record::Card(card))
-    }
-
-    fn lifecycle(&self, original: &TransactionRecord) -> Original {
+    pub(crate) fn lifecycle(&self, original: &TransactionRecord) -> Original {
         Original {
             kind: match original.kind.as_str() {
                 "preauth" => OriginalKind::PreAuthorization,
@@ -613,74 +572,8 @@ impl Context<'_> {
         if original.state != "approved" {
             return decision;
         }
-        let (mut records, transfers) = self.undo(original);
-        decision.records.append(&mut records);
-        decision.transfers = transfers;
+        self.undo(original, &mut decision);
         decision
-    }
-
-    /// Undoes an approved original: its records and transfers. Transfer ids
-    /// derive from the original's RRN, so the undo happens once.
-    fn undo(&self, original: &TransactionRecord) -> (Vec<Record>, Vec<NewTransfer>) {
-        let base = original.rrn.parse::<u128>().unwrap_or(0) << 8;
-        let mut reversed = original.clone();
-        reversed.state = "reversed".to_owned();
-        let amount = AmountMinor(original.amount);
-        let mut records = vec![Record::Transaction(reversed)];
-        let mut transfers = Vec::new();
-        match original.kind.as_str() {
-            "sale" | "completion" => {
-                transfers =
-                    reverse_capture(original, [TransferId(base | 0x80), TransferId(base | 0x81)]);
-                records.extend(self.card_restore(original, 1));
-            }
-            "preauth" => {
-                let mut void = new_transfer(
-                    TransferId(base | 0x80),
-                    original.payer_account,
-                    original.merchant_account,
-                    amount,
-                );
-                void.flags = TransferFlags::VOID_PENDING;
-                void.pending_id = TransferId(original.pending_transfer);
-                transfers.push(void);
-                records.extend(self.card_credit(original, original.amount));
-            }
-            "refund" => {
-                let card_share = original.amount - original.discount;
-                transfers = split_transfers(
-                    [TransferId(base | 0x80), TransferId(base | 0x81)],
-                    (original.payer_account, AmountMinor(card_share)),
-                    (PROGRAM_ACCOUNT, AmountMinor(original.discount)),
-                    original.merchant_account,
-                    true,
-                );
-                records.extend(self.card_credit(original, -card_share));
-                if let Some(sale) = self.state.transactions.get(&original.original) {
-                    let mut sale = sale.clone();
-                    sale.refunded -= original.amount;
-                    records.push(Record::Transaction(sale));
-                }
-            }
-            "void" => {
-                // The voided sale is in force again: captured once more.
-                if let Some(sale) = self.state.transactions.get(&original.original) {
-                    transfers = split_transfers(
-                        [TransferId(base | 0x80), TransferId(base | 0x81)],
-                        (sale.payer_account, AmountMinor(sale.amount - sale.discount)),
-                        (PROGRAM_ACCOUNT, AmountMinor(sale.discount)),
-                        sale.merchant_account,
-                        true,
-                    );
-                    records.extend(self.card_restore(sale, -1));
-                    let mut sale = sale.clone();
-                    sale.state = "approved".to_owned();
-                    records.push(Record::Transaction(sale));
-                }
-            }
-            _ => {}
-        }
-        (records, transfers)
     }
 
     fn settlement(&self) -> Decision {
@@ -701,7 +594,7 @@ impl Context<'_> {
             decision.records.push(Record::Exception(
                 format!("{}/{number:06}", request.tid),
                 format!(
-                    "terminal={}/{}/{}/{};host={}/{}/{}/{}",
+                    "terminal={}/{}/{}/{};host={}/{}/{}/{};mid={};at={}",
                     terminal_totals.debit_count,
                     terminal_totals.debit_amount.0,
                     terminal_totals.credit_count,
@@ -709,7 +602,9 @@ impl Context<'_> {
                     host.debit_count,
                     host.debit_amount.0,
                     host.credit_count,
-                    host.credit_amount.0
+                    host.credit_amount.0,
+                    request.mid,
+                    self.now_s
                 ),
             ));
         }
@@ -737,57 +632,6 @@ pub fn host_totals(state: &HostState, tid: &str, batch: u32) -> BatchTotals {
         totals = totals.with(side, AmountMinor(txn.amount)).unwrap_or(totals);
     }
     totals
-}
-
-/// Money from a payer and the program to `merchant` (`towards_merchant`),
-/// or back from the merchant to them: linked, only the non-zero legs.
-fn split_transfers(
-    ids: [TransferId; 2],
-    payer: (u128, AmountMinor),
-    program: (u128, AmountMinor),
-    merchant: u128,
-    towards_merchant: bool,
-) -> Vec<NewTransfer> {
-    let mut transfers: Vec<NewTransfer> = [(ids[0], payer), (ids[1], program)]
-        .into_iter()
-        .filter(|(_, (_, amount))| amount.0 > 0)
-        .map(|(id, (account, amount))| {
-            if towards_merchant {
-                new_transfer(id, account, merchant, amount)
-            } else {
-                new_transfer(id, merchant, account, amount)
-            }
-        })
-        .collect();
-    if let [first, _second] = transfers.as_mut_slice() {
-        first.flags = TransferFlags::LINKED;
-    }
-    transfers
-}
-
-/// Gives back a captured sale: the card its PAID, the program its DISC.
-fn reverse_capture(original: &TransactionRecord, ids: [TransferId; 2]) -> Vec<NewTransfer> {
-    split_transfers(
-        ids,
-        (
-            original.payer_account,
-            AmountMinor(original.amount - original.discount),
-        ),
-        (PROGRAM_ACCOUNT, AmountMinor(original.discount)),
-        original.merchant_account,
-        false,
-    )
-}
-
-fn new_transfer(id: TransferId, debit: u128, credit: u128, amount: AmountMinor) -> NewTransfer {
-    NewTransfer::new(
-        id,
-        AccountId(debit),
-        AccountId(credit),
-        u64::try_from(amount.0).unwrap_or(0),
-        LEDGER_CNY,
-        LEDGER_CODE,
-    )
 }
 
 /// The issuer's view of a card record.

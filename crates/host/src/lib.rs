@@ -10,6 +10,9 @@
 //!   ARQC, network, then [`authorize::decide`] under the state lock, and the
 //!   answer only after the store committed the decision (records + ledger
 //!   transfers in one transaction).
+//! - [`capture`]: fees, fee share, points and settlement items at capture.
+//! - [`reconcile`]: the network's clearing file matched against the host's
+//!   off-us captures; exceptions as resources.
 //! - [`records`] / [`state`]: the host's records and their text form in the
 //!   store's host tables; [`seed`]: keys and the sandbox seeding.
 //! - [`admin`]: operator changes of merchants and terminals, written with
@@ -20,8 +23,11 @@
 pub mod admin;
 pub mod api;
 pub mod authorize;
+pub mod capture;
 pub mod http_server;
 pub mod metrics;
+pub mod plans;
+pub mod reconcile;
 pub mod records;
 pub mod request;
 pub mod seed;

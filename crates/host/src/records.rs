@@ -172,8 +172,18 @@ pub struct TransactionRecord {
     /// The part of the amount funded by the co-brand program (a sale's
     /// instant discount; a refund's share returned to the program).
     pub discount: i64,
-    /// Points earned.
+    /// Points earned (a sale) or taken back (a refund).
     pub points: u64,
+    /// Merchant fee charged at capture (a refund: the fee it returned).
+    pub fee: i64,
+    /// Brand partner's share of the fee (a refund: the share returned).
+    pub fee_share: i64,
+    /// Fee channel (`credit`, `debit`, ...), empty when not a payment.
+    pub channel: String,
+    /// Co-brand program of the card, empty if none.
+    pub program: String,
+    /// When it was decided, seconds since the Unix epoch (0: unknown).
+    pub at_s: i64,
 }
 
 /// The response fields of an answered request, replayed for duplicates.
@@ -205,6 +215,10 @@ pub struct BatchRecord {
 }
 
 /// A record of any host table, with its key.
+// A transaction record is the largest variant; records are built once per
+// decision and moved into the state, so boxing it would only add an
+// allocation per transaction.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     /// A merchant.
@@ -414,6 +428,11 @@ fn transaction_body(t: &TransactionRecord) -> String {
         ("pending_transfer", t.pending_transfer.to_string()),
         ("discount", t.discount.to_string()),
         ("points", t.points.to_string()),
+        ("fee", t.fee.to_string()),
+        ("fee_share", t.fee_share.to_string()),
+        ("channel", t.channel.clone()),
+        ("program", t.program.clone()),
+        ("at", t.at_s.to_string()),
     ])
 }
 
@@ -440,6 +459,11 @@ fn transaction_from(rrn: String, f: &Fields) -> Option<TransactionRecord> {
         pending_transfer: f.number("pending_transfer")?,
         discount: f.number("discount").unwrap_or(0),
         points: f.number("points").unwrap_or(0),
+        fee: f.number("fee").unwrap_or(0),
+        fee_share: f.number("fee_share").unwrap_or(0),
+        channel: f.text("channel").unwrap_or_default(),
+        program: f.text("program").unwrap_or_default(),
+        at_s: f.number("at").unwrap_or(0),
     })
 }
 

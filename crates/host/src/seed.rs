@@ -28,6 +28,30 @@ pub const MERCHANT_ACCOUNT_BASE: u128 = 100;
 pub const CARD_ACCOUNT_BASE: u128 = 1_000;
 /// Funding transfers of seeding: this + card index.
 pub const FUNDING_TRANSFER_BASE: u128 = 1 << 100;
+/// The acquirer's fee revenue: merchant fees are posted here at capture.
+pub const FEE_REVENUE_ACCOUNT: u128 = 4;
+/// The brand partner's fee share: its part of the fee of co-brand
+/// transactions, moved here from [`FEE_REVENUE_ACCOUNT`] at capture.
+pub const BRAND_PARTNER_ACCOUNT: u128 = 5;
+/// The points ledger: co-brand points are a unit of their own, never money
+/// (a ledger id above every ISO 4217 number).
+pub const LEDGER_POINTS: LedgerId = LedgerId(1_000);
+/// The program's points issuance account (points ledger): points accrued
+/// come from it and points taken back return to it.
+pub const POINTS_ISSUANCE_ACCOUNT: u128 = 6;
+/// Offset of a co-brand card's points account from its money account.
+pub const POINTS_ACCOUNT_OFFSET: u128 = 1 << 64;
+/// Funding transfers of the cards' initial points: this + card index.
+pub const POINTS_FUNDING_TRANSFER_BASE: u128 = FUNDING_TRANSFER_BASE + (1 << 32);
+
+/// The points account (points ledger) of the co-brand card whose money
+/// account is `card_account`. Its balance is the card's points balance,
+/// which DE 63 `BAL` reports.
+#[must_use]
+pub fn points_account(card_account: u128) -> u128 {
+    POINTS_ACCOUNT_OFFSET + card_account
+}
+
 /// The setting marking a database seeded with sandbox data.
 pub const SANDBOX_SETTING: &str = "sandbox";
 
@@ -158,6 +182,13 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
         account(ISSUER_FUNDING_ACCOUNT, AccountFlags::default()),
         account(NETWORK_ACCOUNT, AccountFlags::default()),
         account(PROGRAM_ACCOUNT, AccountFlags::default()),
+        account(FEE_REVENUE_ACCOUNT, AccountFlags::default()),
+        account(BRAND_PARTNER_ACCOUNT, AccountFlags::default()),
+        NewAccount::new(
+            AccountId(POINTS_ISSUANCE_ACCOUNT),
+            LEDGER_POINTS,
+            LEDGER_CODE,
+        ),
     ];
     let mut records = vec![Record::Setting(SANDBOX_SETTING.into(), "1".into())];
     for (index, merchant) in (1u128..).zip(sandbox::merchants()) {
@@ -228,6 +259,12 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
             account: id,
             points: card.points,
         }));
+        if card.program.is_some() {
+            accounts.push(points_account_of(id));
+            if card.points > 0 {
+                funding.push(points_funding(index, id, card.points));
+            }
+        }
         let amount = u64::try_from(card.available.0).unwrap_or(0);
         if amount > 0 {
             funding.push(NewTransfer::new(
@@ -245,6 +282,30 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
         WriteOp::CreateTransfers(funding),
         WriteOp::HostRows(records.iter().map(Record::row).collect()),
     ])
+}
+
+/// The points account of a co-brand card (points never go below zero).
+fn points_account_of(card_account: u128) -> NewAccount {
+    NewAccount {
+        flags: AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
+        ..NewAccount::new(
+            AccountId(points_account(card_account)),
+            LEDGER_POINTS,
+            LEDGER_CODE,
+        )
+    }
+}
+
+/// The transfer giving card `index` its initial points.
+fn points_funding(index: u128, card_account: u128, points: u64) -> NewTransfer {
+    NewTransfer::new(
+        TransferId(POINTS_FUNDING_TRANSFER_BASE + index),
+        AccountId(POINTS_ISSUANCE_ACCOUNT),
+        AccountId(points_account(card_account)),
+        points,
+        LEDGER_POINTS,
+        LEDGER_CODE,
+    )
 }
 
 /// The live merchant the bench terminals belong to (sandbox "Corner Grocery").

@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use crate::api::{ApiConfig, ApiState, SystemClock, seed_sandbox};
 use crate::http_server;
 use crate::metrics::Metrics;
+use crate::plans::FeePlanReader;
 use crate::seed::{HostKeys, SANDBOX_SETTING, sandbox_seed};
 use crate::service::{FrameOutcome, Host, HostConfig, NETWORK_TIMEOUT_DEFAULT, SimulatedNetwork};
 use crate::state::HostState;
@@ -165,6 +166,15 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         .map_err(|_| ServeError::Refused("opening the database failed"))??;
     let writer = Writer::start(store, WriterConfig::default())?;
     let metrics = Arc::new(Metrics::default());
+    let api_state = ApiState::new(
+        ApiConfig {
+            database_url: config.database_url.clone(),
+            key_pepper: api_key_pepper(config.sandbox)?,
+            sandbox: config.sandbox,
+        },
+        writer.handle(),
+        Arc::new(SystemClock),
+    );
     let host = Arc::new(Host::new(
         state,
         writer.handle(),
@@ -174,6 +184,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
             network: Arc::new(SimulatedNetwork),
             network_timeout: config.network_timeout,
             program: Some(domain::sandbox::program()),
+            fee_plans: Some(FeePlanReader::new(api_state.clone())),
         },
         Arc::clone(&metrics),
     ));
@@ -191,16 +202,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let iso_addr = listener.listener.local_addr()?;
     let http_addr = http.local_addr()?;
     tasks.spawn(listener.run());
-    let api_state = ApiState::new(
-        ApiConfig {
-            database_url: config.database_url.clone(),
-            key_pepper: api_key_pepper(config.sandbox)?,
-            sandbox: config.sandbox,
-        },
-        writer.handle(),
-        Arc::new(SystemClock),
-    )
-    .with_host(Arc::clone(&host));
+    let api_state = api_state.with_host(Arc::clone(&host));
     if config.sandbox {
         // Idempotent: keys, fee plan and program that exist are left alone.
         seed_sandbox(&api_state)

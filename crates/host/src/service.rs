@@ -118,6 +118,8 @@ pub struct HostConfig {
     pub network_timeout: Duration,
     /// The co-brand program's rules (DE 63 benefits), if any.
     pub program: Option<domain::benefits::ProgramRules>,
+    /// Reads fee plans created after start (see `plans`).
+    pub fee_plans: Option<crate::plans::FeePlanReader>,
 }
 
 /// The host service shared by every connection.
@@ -487,7 +489,19 @@ impl Host {
             return plain(ResponseCode::SystemMalfunction);
         }
         let mut state = self.state.lock().await;
-        let mut decision = decide(&state, request, facts, today, self.config.program.as_ref());
+        if let Some(reader) = &self.config.fee_plans {
+            if let Some(code) = reader.missing(&state, &request.mid) {
+                // Read outside the lock (see `plans`), then decide afresh.
+                drop(state);
+                reader.load(&self.state, code).await;
+                state = self.state.lock().await;
+            }
+        }
+        let time = crate::authorize::DecisionTime {
+            today,
+            now_s: now_s(),
+        };
+        let mut decision = decide(&state, request, facts, time, self.config.program.as_ref());
         if decision.records.is_empty() {
             // Nothing to write, but the decision may rest on effects not yet
             // durable (a duplicate's pending answer): wait for them.
@@ -517,6 +531,11 @@ impl Host {
         let mut ops = Vec::new();
         if !decision.transfers.is_empty() {
             ops.push(WriteOp::CreateTransfers(decision.transfers.clone()));
+        }
+        if !decision.items.is_empty() {
+            ops.push(WriteOp::SettlementItems(std::mem::take(
+                &mut decision.items,
+            )));
         }
         ops.push(WriteOp::HostRows(
             decision.records.iter().map(|r| r.row()).collect(),

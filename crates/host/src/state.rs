@@ -51,6 +51,9 @@ pub struct HostState {
     pub others: usize,
     /// The next RRN number.
     pub next_rrn: u64,
+    /// Fee plans by code, from the store's fee plan documents (see
+    /// `capture` for how plans created later are picked up).
+    pub fee_plans: HashMap<String, domain::fees::FeePlan>,
 }
 
 impl HostState {
@@ -70,6 +73,7 @@ impl HostState {
                 }
             }
         }
+        state.fee_plans = crate::capture::load_fee_plans(store)?;
         Ok(state)
     }
 

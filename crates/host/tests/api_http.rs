@@ -669,6 +669,8 @@ async fn openapi_documents_every_route(h: Harness) {
         ("get", "/v1/terminals/{tid}"),
         ("post", "/v1/terminals/{tid}/activate"),
         ("post", "/v1/terminals/{tid}/suspend"),
+        ("get", "/v1/reports/daily"),
+        ("get", "/v1/reconciliation/exceptions"),
     ];
     assert_eq!(operations, expected.len());
     for (method, path) in expected {

@@ -279,6 +279,20 @@ const ROWS: &[Row] = &[
         "status",
         [OK, NO, NO, NO, NO, NO, NO],
     ),
+    row(
+        "get",
+        "/v1/reports/daily",
+        "/v1/reports/daily?date=2026-11-24",
+        "",
+        [OK, OK, OK, OK, OK, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/reconciliation/exceptions",
+        "/v1/reconciliation/exceptions",
+        "",
+        [OK, NO, NO, NO, NO, NO, NO],
+    ),
 ];
 
 fn body(kind: &str, i: usize) -> String {

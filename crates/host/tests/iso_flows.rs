@@ -75,12 +75,13 @@ async fn cobrand_benefits_in_de63(server: TestServer) {
     let refund = follow_up(&mut c, "0200", "200000", COBRAND, 5_000, MID1, &first.rrn());
     assert_eq!(c.call(&refund).await.code(), "00");
     assert_eq!(available(&mut c, COBRAND, MID1).await, 5_000_000);
-    // Not participating: no discount, 1 point per 1.00 (points stay after a refund).
+    // Not participating: no discount, 1 point per 1.00 (the full refund took
+    // back the 90 points of the first sale).
     let mut t3 = server.client("T0000003").await;
     let sale = t3.sale(COBRAND, 1_250, MID2);
     assert_eq!(
         t3.call(&sale).await.text(de::BENEFITS).unwrap(),
-        "PROG=DBCOFFEE;DISC=000000000000;PAID=000000001250;PTS=12;BAL=602"
+        "PROG=DBCOFFEE;DISC=000000000000;PAID=000000001250;PTS=12;BAL=512"
     );
     let (report, program) = server
         .stop_and(|s| {

@@ -10,6 +10,7 @@ mod demo;
 mod exit;
 mod iso8583_cmd;
 mod ledger_cmd;
+mod reconcile_cmd;
 mod serve;
 mod terminal_cmd;
 
@@ -44,6 +45,8 @@ enum Command {
     Serve(serve::Args),
     /// Audit log operator commands.
     Audit(audit_cmd::Args),
+    /// Match the network's clearing file of a date against the host's captures.
+    Reconcile(reconcile_cmd::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -57,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Terminal(args) => terminal_cmd::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit_cmd::run(args),
+        Command::Reconcile(args) => reconcile_cmd::run(args),
     };
     exit::report(outcome)
 }

@@ -99,6 +99,10 @@ pub enum Action {
     ReadTerminal,
     /// `POST /v1/terminals/{tid}/activate`, `.../suspend`.
     ChangeTerminalStatus,
+    /// `GET /v1/reports/daily`.
+    ReadDailyReport,
+    /// `GET /v1/reconciliation/exceptions`.
+    ReadReconciliation,
 }
 
 /// The roles allowed each action. Scope checks (a brand reading only its
@@ -141,6 +145,11 @@ const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::RegisterTerminal, &[Role::Operator]),
     (Action::ReadTerminal, &[Role::Operator, Role::Merchant]),
     (Action::ChangeTerminalStatus, &[Role::Operator]),
+    (
+        Action::ReadDailyReport,
+        &[Role::Operator, Role::Bank, Role::Brand, Role::Merchant],
+    ),
+    (Action::ReadReconciliation, &[Role::Operator]),
 ];
 
 /// The authenticated caller of a request.

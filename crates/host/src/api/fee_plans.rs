@@ -290,6 +290,29 @@ pub(crate) async fn list(
     Ok(list_response(&headers, items, &columns, next))
 }
 
+/// A stored plan document (see [`document`]) as the domain's plan; `None`
+/// when it does not read back (the host then treats the plan as unknown).
+pub(crate) fn plan_from_document(text: &str) -> Option<FeePlan> {
+    let mut value: Value = serde_json::from_str(text).ok()?;
+    let object = value.as_object_mut()?;
+    object.remove("created_at");
+    for channel in object.get_mut("channels")?.as_object_mut()?.values_mut() {
+        drop_nulls(channel);
+    }
+    for item in object.get_mut("mcc_overrides")?.as_array_mut()? {
+        drop_nulls(item);
+    }
+    let body: FeePlanBody = serde_json::from_value(value).ok()?;
+    to_domain(&body).ok()
+}
+
+/// Removes the `null` cap and minimum the stored form writes out.
+fn drop_nulls(value: &mut Value) {
+    if let Some(object) = value.as_object_mut() {
+        object.retain(|_, v| !v.is_null());
+    }
+}
+
 pub(crate) fn parse_document(text: &str) -> Result<Value, ApiError> {
     serde_json::from_str(text).map_err(ApiError::internal)
 }

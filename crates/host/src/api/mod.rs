@@ -52,6 +52,8 @@ mod onboarding;
 pub mod openapi;
 pub mod pagination;
 mod programs;
+mod reconciliation;
+mod reports;
 mod seed;
 mod seed_merchants;
 mod terminals;
@@ -71,6 +73,9 @@ pub use db::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, FieldError};
 pub use extract::{Answer, Committed, PendingWrite, PostRequest};
 pub use seed::{seed_sandbox, seed_sandbox_keys};
+
+pub(crate) use fee_plans::plan_from_document;
+pub(crate) use wire::rfc3339;
 
 /// Request bodies larger than this are refused with 413.
 pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;

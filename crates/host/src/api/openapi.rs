@@ -7,7 +7,10 @@ use axum::routing::{MethodRouter, get, post, put};
 use serde_json::{Map, Value, json};
 
 use super::auth::roles_for;
-use super::{Action, ApiState, api_keys, audit, extract, fee_plans, health, pagination, programs};
+use super::{
+    Action, ApiState, api_keys, audit, extract, fee_plans, health, pagination, programs,
+    reconciliation, reports,
+};
 use super::{accounts, approvals, bindings, ledger_balance, transactions};
 use super::{merchants, onboarding, terminals};
 
@@ -169,6 +172,34 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "Verify the audit hash chain",
                 Some(Action::ReadAudit),
                 get(audit::verify),
+            )
+        },
+        Endpoint {
+            response: (200, reports::response_schema()),
+            parameters: reports::parameters(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/reports/daily",
+                "A business date's sales by merchant, terminal and channel; fees, fee share, points, discounts",
+                Some(Action::ReadDailyReport),
+                get(reports::daily),
+            )
+        },
+        Endpoint {
+            response: (200, list_of(reconciliation::exception_schema())),
+            parameters: [
+                pagination::parameters(),
+                reconciliation::filter_parameters(),
+            ]
+            .concat(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/reconciliation/exceptions",
+                "Batch and clearing mismatches",
+                Some(Action::ReadReconciliation),
+                get(reconciliation::list),
             )
         },
     ];

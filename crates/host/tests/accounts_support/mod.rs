@@ -153,6 +153,11 @@ pub fn transaction(
         pending_transfer: 0,
         discount: 0,
         points: 0,
+        fee: 0,
+        fee_share: 0,
+        channel: String::new(),
+        program: String::new(),
+        at_s: 0,
     }
 }
 
