@@ -23,8 +23,9 @@ pub enum WriteOp {
         limit: usize,
     },
     /// Insert or replace terminal-host records. Written only when every
-    /// transfer of the same request (`Vec<WriteOp>`) was created: a request's
-    /// records and its transfers commit together or not at all.
+    /// transfer of the same request (`Vec<WriteOp>`) was created and every
+    /// API write of it applied: a request's records, its transfers and its
+    /// resources commit together or not at all.
     HostRows(Vec<HostRow>),
     /// An HTTP API change with its audit event and idempotency record
     /// (see [`crate::api`]).

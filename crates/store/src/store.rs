@@ -373,12 +373,18 @@ struct Accepted {
 }
 
 /// Keeps a request's host records and settlement items when every transfer
-/// of the request was created and every row is within its limits.
+/// of the request was created, every API write of it applied, and every row
+/// is within its limits.
 fn accept_rows(outcomes: &mut [WriteOutcome], rows: Deferred, accepted: &mut Accepted) {
+    // An API write of the same request that was refused (a version
+    // conflict, a resource that exists, an idempotency key taken) keeps the
+    // rows out too: a resource and the host records it describes commit
+    // together or not at all.
     let transfers_ok = outcomes.iter().all(|outcome| match outcome {
         WriteOutcome::Transfers(results) => results
             .iter()
             .all(|r| matches!(r, CreateTransferResult::Ok | CreateTransferResult::Exists)),
+        WriteOutcome::Api(outcome) => matches!(outcome, crate::api::ApiOutcome::Applied { .. }),
         _ => true,
     });
     let within_limits = rows

@@ -202,8 +202,50 @@ fn lists_filter_and_page(url: &str) {
     assert_eq!(ids(&mut store, page), ["B2", "B3"]);
 }
 
+/// A refused resource change keeps the host records of its request out:
+/// the API's view of a merchant and the host's never disagree.
+fn a_refused_change_keeps_its_host_rows_out(url: &str) {
+    let mut store = Store::open(url).unwrap();
+    let merchant = || row("merchant", "M1", "M1", "live", "{}");
+    let host_row = |body: &str| store::HostRow {
+        table: store::HostTable::Merchants,
+        key: "M1".into(),
+        body: body.into(),
+    };
+    let request = |put: ResourcePut, body: &str| {
+        let mut ops = put_op(vec![put]);
+        ops.push(WriteOp::HostRows(vec![host_row(body)]));
+        ops
+    };
+    let outcomes = store
+        .execute(
+            vec![
+                request(ResourcePut::create(merchant()), "stage=live"),
+                // Stale version: neither the resource nor the record.
+                request(ResourcePut::replace(merchant(), 7), "stage=lost"),
+            ],
+            1,
+        )
+        .unwrap();
+    assert_eq!(outcomes[0][1], WriteOutcome::HostRows(true));
+    assert_eq!(
+        outcomes[1],
+        [
+            WriteOutcome::Api(ApiOutcome::Conflict),
+            WriteOutcome::HostRows(false)
+        ]
+    );
+    let rows = store.host_rows(store::HostTable::Merchants).unwrap();
+    assert_eq!(rows, [("M1".to_owned(), "stage=live".to_owned())]);
+}
+
+fn put_op(puts: Vec<ResourcePut>) -> Vec<WriteOp> {
+    put(puts, None)
+}
+
 store::on_both_engines!(
     versions_guard_every_change,
     puts_apply_all_or_none,
-    lists_filter_and_page
+    lists_filter_and_page,
+    a_refused_change_keeps_its_host_rows_out
 );
