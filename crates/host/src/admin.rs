@@ -12,13 +12,11 @@
 //! ahead of the database (no fail-stop), at the price of pausing
 //! authorizations for one commit — admin changes are rare.
 //!
-//! The store writes a request's host records whenever its transfers were
-//! created, whatever its API write did. The API therefore serializes its
-//! admin changes and re-reads the resource before building one, so the API
-//! write cannot be refused for a version or an existing id; if it still is
-//! (a concurrent request reusing the same `Idempotency-Key` on another
-//! endpoint), [`AdminChange::restore`] rewrites the records the state
-//! holds, while the state lock is still held.
+//! The store writes a request's host records only if its API write applied
+//! (and its transfers were created), so a refused API write (a version
+//! conflict, an `Idempotency-Key` taken) leaves the host's records as they
+//! were. The API also serializes its admin changes and re-reads the
+//! resource before building one, so such refusals are rare.
 //!
 //! Ledger accounts of merchants created through the API:
 //! [`ONBOARDED_MERCHANT_ACCOUNT_BASE`] + the MID's 15 digits, far above the
@@ -76,10 +74,6 @@ pub struct AdminChange {
     pub api: Option<WriteOp>,
     /// The host records to write and then apply to the state.
     pub records: Vec<Record>,
-    /// What to write back if the records were written but the API write
-    /// was refused: the records as the state holds them (or a harmless
-    /// form of a new one: a terminal inactive, a merchant in negotiation).
-    pub restore: Vec<Record>,
 }
 
 /// What the store did with an [`AdminChange`].
@@ -123,11 +117,8 @@ impl AdminChange {
     #[must_use]
     pub fn merchant(state: &HostState, mut record: MerchantRecord, api: Option<WriteOp>) -> Self {
         let mut accounts = Vec::new();
-        let restore = match state.merchants.get(&record.mid) {
-            Some(previous) => {
-                record.account = previous.account;
-                previous.clone()
-            }
+        match state.merchants.get(&record.mid) {
+            Some(previous) => record.account = previous.account,
             None => {
                 if let Some(id) = merchant_account(&record.mid) {
                     record.account = id;
@@ -136,36 +127,22 @@ impl AdminChange {
                         ..NewAccount::new(AccountId(id), LEDGER_CNY, LEDGER_CODE)
                     });
                 }
-                MerchantRecord {
-                    stage: domain::onboarding::Stage::Negotiation.as_str().to_owned(),
-                    ..record.clone()
-                }
             }
-        };
+        }
         AdminChange {
             accounts,
             api,
             records: vec![Record::Merchant(record)],
-            restore: vec![Record::Merchant(restore)],
         }
     }
 
     /// Creates or replaces a terminal.
     #[must_use]
-    pub fn terminal(state: &HostState, record: TerminalRecord, api: Option<WriteOp>) -> Self {
-        let restore = state
-            .terminals
-            .get(&record.tid)
-            .cloned()
-            .unwrap_or_else(|| TerminalRecord {
-                active: false,
-                ..record.clone()
-            });
+    pub fn terminal(record: TerminalRecord, api: Option<WriteOp>) -> Self {
         AdminChange {
             accounts: Vec::new(),
             api,
             records: vec![Record::Terminal(record)],
-            restore: vec![Record::Terminal(restore)],
         }
     }
 
@@ -181,14 +158,6 @@ impl AdminChange {
             self.records.iter().map(Record::row).collect(),
         ));
         ops
-    }
-
-    /// The request that writes [`AdminChange::restore`].
-    #[must_use]
-    pub fn restore_ops(&self) -> Vec<WriteOp> {
-        vec![WriteOp::HostRows(
-            self.restore.iter().map(Record::row).collect(),
-        )]
     }
 
     /// Reads the outcomes of [`AdminChange::ops`].
@@ -222,9 +191,8 @@ impl Host {
     /// Runs one admin change: under the state lock, `prepare` builds it
     /// from the current state; it is committed as one request; once
     /// durable, and only if the API write and the records both applied,
-    /// the records are applied to the state. If the records were written
-    /// but the API write was refused, [`AdminChange::restore`] is written
-    /// back before the lock is released.
+    /// the records are applied to the state (the store writes neither when
+    /// the API write is refused).
     ///
     /// # Errors
     /// `prepare`'s error (nothing written); [`AdminError::Store`] when the
@@ -242,8 +210,6 @@ impl Host {
             for record in change.records {
                 state.apply(record);
             }
-        } else if outcome.records_written {
-            write(parts.writer, change.restore_ops()).await?;
         }
         Ok(outcome)
     }
@@ -273,7 +239,7 @@ impl Host {
         record: TerminalRecord,
         api: Option<WriteOp>,
     ) -> Result<AdminOutcome, AdminError> {
-        self.admin_change(|state| Ok(AdminChange::terminal(state, record, api)))
+        self.admin_change(|_| Ok(AdminChange::terminal(record, api)))
             .await
     }
 
@@ -317,23 +283,8 @@ mod tests {
     }
 
     #[test]
-    fn a_new_terminal_is_restored_inactive_and_a_new_merchant_in_negotiation() {
-        let state = HostState::default();
-        let terminal = TerminalRecord {
-            tid: "N0000001".into(),
-            mid: "100000000000009".into(),
-            initial_ksn: "FFFF0000000001E00000".into(),
-            mac_required: true,
-            active: true,
-        };
-        let change = AdminChange::terminal(&state, terminal.clone(), None);
-        assert_eq!(
-            change.restore,
-            vec![Record::Terminal(TerminalRecord {
-                active: false,
-                ..terminal
-            })]
-        );
+    fn a_new_merchant_gets_its_ledger_account_and_an_existing_one_keeps_it() {
+        let mut state = HostState::default();
         let merchant = MerchantRecord {
             mid: "100000000000009".into(),
             name: "N".into(),
@@ -345,17 +296,24 @@ mod tests {
             cycle: "T1".into(),
             cutoff_minute: 0,
         };
-        let change = AdminChange::merchant(&state, merchant, None);
+        let change = AdminChange::merchant(&state, merchant.clone(), None);
         assert_eq!(change.accounts.len(), 1);
-        let Record::Merchant(restore) = &change.restore[0] else {
-            panic!("a merchant");
-        };
-        assert_eq!(restore.stage, "negotiation");
+        let account = merchant_account("100000000000009").unwrap();
         assert_eq!(
-            restore.account,
-            merchant_account("100000000000009").unwrap()
+            change.records,
+            vec![Record::Merchant(MerchantRecord {
+                account,
+                ..merchant.clone()
+            })]
         );
         let ops = change.ops();
         assert!(matches!(ops.last(), Some(WriteOp::HostRows(_))));
+        state.apply(change.records[0].clone());
+        let again = AdminChange::merchant(&state, merchant, None);
+        assert!(again.accounts.is_empty());
+        let Record::Merchant(kept) = &again.records[0] else {
+            panic!("a merchant");
+        };
+        assert_eq!(kept.account, account);
     }
 }

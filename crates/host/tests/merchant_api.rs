@@ -654,8 +654,7 @@ async fn a_refused_api_write_leaves_the_host_as_it_was(server: TestServer) {
         .inspect(|s| s.merchants[LUCKY].clone())
         .await;
     // An API write refused for its version, with a host record that would
-    // stop the merchant: the store writes the record anyway, so the admin
-    // change must write the state's record back.
+    // stop the merchant: the store writes neither.
     let stale = store::api::ResourceRow {
         kind: "merchant".into(),
         id: LUCKY.into(),
@@ -686,7 +685,7 @@ async fn a_refused_api_write_leaves_the_host_as_it_was(server: TestServer) {
         .await
         .unwrap();
     assert!(
-        !outcome.api_applied && outcome.records_written,
+        !outcome.api_applied && !outcome.records_written,
         "{outcome:?}"
     );
     let now = server

@@ -232,7 +232,7 @@ async fn commit(
         if creating {
             refuse_taken(host, &record)?;
         }
-        Ok(AdminChange::terminal(host, record, Some(op)))
+        Ok(AdminChange::terminal(record, Some(op)))
     })
     .await?;
     pending.finish(state, outcome.api(), status, text).await

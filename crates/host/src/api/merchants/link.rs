@@ -32,11 +32,7 @@ where
     }
     let host_state = state.read(load_merchants_and_terminals).await?;
     let change = prepare(&host_state)?;
-    let outcome = change.outcome(state.write(change.ops()).await?);
-    if !outcome.applied() && outcome.records_written {
-        state.write(change.restore_ops()).await?;
-    }
-    Ok(outcome)
+    Ok(change.outcome(state.write(change.ops()).await?))
 }
 
 /// The merchants and terminals of the host tables (a host-less API).
