@@ -206,7 +206,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
             .await
             .map_err(|_| ServeError::Refused("seeding the sandbox API data failed"))?;
     }
-    let router = http_server::router(metrics, api_state);
+    // `GET /v1/health` reports the host's own health through this.
+    let router = http_server::router(metrics, api_state).layer(axum::Extension(Arc::clone(&host)));
     let mut http_shutdown = receiver;
     tasks.spawn(async move {
         let stop = async move {

@@ -57,7 +57,7 @@ use domain::{AmountMinor, BusinessDate, ResponseCode, YearMonth};
 use iso8583::tlv::{Tag, TlvIter, TlvWriter};
 use iso8583::{Disposition, ISO87, Message, MessageBuilder, de, salvage};
 use store::{WriteOp, WriteOutcome, WriterHandle};
-use tokio::sync::{Mutex, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::authorize::{CardFacts, Decision, decide, plain};
 use crate::metrics::Metrics;
@@ -122,12 +122,17 @@ pub struct HostConfig {
 
 /// The host service shared by every connection.
 pub struct Host {
-    state: Mutex<HostState>,
+    /// A plain mutex: no critical section awaits (the writer's queue place
+    /// is reserved before the lock is taken).
+    state: std::sync::Mutex<HostState>,
     /// Commits submitted (sequence numbers from 1); changed under the state
     /// lock only.
     submitted: std::sync::atomic::AtomicU64,
     /// The durable watermark and the failure flag.
     progress: Arc<watch::Sender<Progress>>,
+    /// Submitted commits, in sequence order, to the task that follows them
+    /// (started with the first commit, inside the runtime).
+    follower: std::sync::OnceLock<mpsc::UnboundedSender<Submitted>>,
     writer: WriterHandle,
     config: HostConfig,
     key_caches: std::sync::Mutex<HashMap<String, TransactionKeyCache>>,
@@ -179,7 +184,8 @@ impl Host {
         metrics: Arc<Metrics>,
     ) -> Host {
         Host {
-            state: Mutex::new(state),
+            state: std::sync::Mutex::new(state),
+            follower: std::sync::OnceLock::new(),
             submitted: std::sync::atomic::AtomicU64::new(0),
             progress: Arc::new(watch::Sender::new(Progress::default())),
             writer,
@@ -226,7 +232,7 @@ impl Host {
             Ok(None) => return self.unserved(&message).await,
             Err(_) => return self.respond(&message, &plain(ResponseCode::FormatError), None),
         };
-        let terminal = self.state.lock().await.terminals.get(&request.tid).cloned();
+        let terminal = self.state().terminals.get(&request.tid).cloned();
         let Some(terminal) = terminal.filter(|t| t.active) else {
             return self.respond(&message, &plain(ResponseCode::NotPermittedToTerminal), None);
         };
@@ -261,7 +267,7 @@ impl Host {
     /// fails (`63`) or its terminal is unknown (`58`).
     async fn unserved(&self, message: &Message<'_>) -> FrameOutcome {
         let tid = message.terminal_id().unwrap_or_default();
-        let terminal = self.state.lock().await.terminals.get(tid).cloned();
+        let terminal = self.state().terminals.get(tid).cloned();
         let Some(terminal) = terminal.filter(|t| t.active) else {
             return self.respond(message, &plain(ResponseCode::NotPermittedToTerminal), None);
         };
@@ -359,7 +365,7 @@ impl Host {
         };
         let arpc = match &facts.route {
             Some(Route::OnUs { .. }) => {
-                let card = self.state.lock().await.cards.get(&facts.token).cloned();
+                let card = self.state().cards.get(&facts.token).cloned();
                 match card {
                     Some(card) => {
                         self.issuer_checks(request, terminal, ksn, pan, &card, &mut facts)
@@ -452,7 +458,7 @@ impl Host {
             return;
         }
         let key = answer_key(&request.tid, request.stan, request.transmission);
-        if self.state.lock().await.answers.contains_key(&key) {
+        if self.state().answers.contains_key(&key) {
             return;
         }
         let call = self.config.network.authorize(request.amount, &facts.masked);
@@ -475,50 +481,65 @@ impl Host {
             self.metrics.event("unhealthy_refused");
             return plain(ResponseCode::SystemMalfunction);
         }
-        let mut state = self.state.lock().await;
-        let mut decision = decide(&state, request, facts, today, self.config.program.as_ref());
-        if decision.records.is_empty() {
-            // Nothing to write, but the decision may rest on effects not yet
-            // durable (a duplicate's pending answer): wait for them.
-            let seen = self.submitted.load(std::sync::atomic::Ordering::Relaxed);
-            drop(state);
-            return if self.durable(seen).await {
-                decision
-            } else {
-                plain(ResponseCode::SystemMalfunction)
-            };
-        }
-        if decision.answer.code == ResponseCode::Approved.as_str() {
-            if let (Some(icc), Some(pan), Some(f)) = (&request.icc, &request.pan, facts) {
-                if f.cryptogram == CryptogramCheck::Valid {
-                    decision.answer.icc_hex =
-                        self.issuer_authentication(icc, pan).unwrap_or_default();
+        // The queue place first: under the lock nothing waits.
+        let Ok(slot) = self.writer.reserve().await else {
+            self.metrics.event("store_failed");
+            return plain(ResponseCode::SystemMalfunction);
+        };
+        match self.decide_and_submit(slot, request, facts, today) {
+            Decided::Unwritten(decision, seen) => {
+                // Nothing to write, but the decision may rest on effects not
+                // yet durable (a duplicate's pending answer): wait for them.
+                if self.durable(seen).await {
                     decision
-                        .records
-                        .retain(|r| !matches!(r, crate::records::Record::Answer(..)));
-                    let key = answer_key(&request.tid, request.stan, request.transmission);
-                    decision
-                        .records
-                        .push(crate::records::Record::Answer(key, decision.answer.clone()));
+                } else {
+                    plain(ResponseCode::SystemMalfunction)
                 }
             }
+            Decided::Submitted(decision, own) => {
+                if own.await.unwrap_or(false) {
+                    decision
+                } else {
+                    plain(ResponseCode::SystemMalfunction)
+                }
+            }
+            Decided::Failed => plain(ResponseCode::SystemMalfunction),
         }
-        let mut ops = Vec::new();
+    }
+
+    /// Under the state lock: decides, submits the decision's writes into
+    /// the reserved slot and applies its records.
+    fn decide_and_submit(
+        &self,
+        slot: store::Slot<'_>,
+        request: &Request,
+        facts: Option<&CardFacts>,
+        today: YearMonth,
+    ) -> Decided {
+        let mut state = self.state();
+        let mut decision = decide(&state, request, facts, today, self.config.program.as_ref());
+        if decision.records.is_empty() {
+            let seen = self.submitted.load(std::sync::atomic::Ordering::Relaxed);
+            return Decided::Unwritten(decision, seen);
+        }
+        if decision.answer.code == ResponseCode::Approved.as_str() {
+            self.add_issuer_authentication(request, facts, &mut decision);
+        }
+        let mut ops = Vec::with_capacity(2);
         if !decision.transfers.is_empty() {
-            ops.push(WriteOp::CreateTransfers(decision.transfers.clone()));
+            ops.push(WriteOp::CreateTransfers(std::mem::take(
+                &mut decision.transfers,
+            )));
         }
         ops.push(WriteOp::HostRows(
             decision.records.iter().map(|r| r.row()).collect(),
         ));
         // Submitted under the lock: submission order is decision order.
-        let ticket = match self.writer.submit_async(ops).await {
-            Ok(ticket) => ticket,
-            Err(_) => {
-                // Nothing queued and nothing applied: the state still agrees
-                // with the database.
-                self.metrics.event("store_failed");
-                return plain(ResponseCode::SystemMalfunction);
-            }
+        let Ok(ticket) = slot.submit(ops) else {
+            // Nothing queued and nothing applied: the state still agrees
+            // with the database.
+            self.metrics.event("store_failed");
+            return Decided::Failed;
         };
         let seq = self
             .submitted
@@ -527,59 +548,59 @@ impl Host {
         for record in std::mem::take(&mut decision.records) {
             state.apply(record);
         }
-        let own = self.watch_commit(seq, ticket);
-        drop(state);
-        if own.await.unwrap_or(false) {
-            decision
-        } else {
-            plain(ResponseCode::SystemMalfunction)
-        }
+        Decided::Submitted(decision, self.follow(seq, ticket))
     }
 
-    /// Follows commit `seq` on its own task (so that a dropped request cannot
-    /// stall the watermark): reports the commit's own outcome (`true`:
-    /// durable), then, once its predecessor is settled, advances the durable
-    /// watermark, or on failure stops the host.
-    fn watch_commit(&self, seq: u64, ticket: store::Ticket) -> oneshot::Receiver<bool> {
-        let progress = Arc::clone(&self.progress);
-        let metrics = Arc::clone(&self.metrics);
+    /// The state, under its lock. A panic while it was held cannot leave a
+    /// half-applied record (records are applied whole), so a poisoned lock
+    /// is taken over.
+    fn state(&self) -> std::sync::MutexGuard<'_, HostState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tag 91 of an approved chip request whose ARQC was valid, in the
+    /// answer and in the stored answer record.
+    fn add_issuer_authentication(
+        &self,
+        request: &Request,
+        facts: Option<&CardFacts>,
+        decision: &mut Decision,
+    ) {
+        let (Some(icc), Some(pan), Some(f)) = (&request.icc, &request.pan, facts) else {
+            return;
+        };
+        if f.cryptogram != CryptogramCheck::Valid {
+            return;
+        }
+        decision.answer.icc_hex = self.issuer_authentication(icc, pan).unwrap_or_default();
+        decision
+            .records
+            .retain(|r| !matches!(r, crate::records::Record::Answer(..)));
+        let key = answer_key(&request.tid, request.stan, request.transmission);
+        decision
+            .records
+            .push(crate::records::Record::Answer(key, decision.answer.clone()));
+    }
+
+    /// Hands commit `seq` to the follower task (called under the state
+    /// lock, so the follower sees commits in sequence order); the receiver
+    /// gets the commit's own outcome (`true`: durable).
+    fn follow(&self, seq: u64, ticket: store::Ticket) -> oneshot::Receiver<bool> {
         let (own, outcome) = oneshot::channel();
-        tokio::spawn(async move {
-            let committed = match ticket.recv().await {
-                Ok(outcomes) if outcomes.last() == Some(&WriteOutcome::HostRows(true)) => Ok(()),
-                Ok(_) => Err("ledger_rejected"),
-                Err(_) => Err("store_failed"),
-            };
-            if let Err(event) = committed {
-                // Fail-stop before anyone is answered: the state ran ahead.
-                metrics.event(event);
-                let first = !progress.borrow().failed;
-                progress.send_modify(|p| p.failed = true);
-                if first {
-                    metrics.event("host_unhealthy");
-                    eprintln!(
-                        "posbridge host: commit {seq} failed ({event}); the host stops \
-                         deciding and answers 96 until it is restarted"
-                    );
-                }
-            }
-            // The request is answered by its own commit: once durable, its
-            // answer agrees with the database even if an earlier commit
-            // failed. A request that stopped waiting is not an error.
-            let _ = own.send(committed.is_ok());
-            if committed.is_ok() {
-                let mut receiver = progress.subscribe();
-                let _ = receiver
-                    .wait_for(|p| p.failed || p.durable + 1 >= seq)
-                    .await;
-                drop(receiver);
-                progress.send_modify(|p| {
-                    if !p.failed {
-                        p.durable = p.durable.max(seq);
-                    }
-                });
-            }
+        let follower = self.follower.get_or_init(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            tokio::spawn(follow_commits(
+                receiver,
+                Arc::clone(&self.progress),
+                Arc::clone(&self.metrics),
+            ));
+            sender
         });
+        // A send fails only when the follower ended, which it does only
+        // when every sender is gone: the receiver then reports `false`.
+        let _ = follower.send(Submitted { seq, ticket, own });
         outcome
     }
 
@@ -615,6 +636,72 @@ impl Host {
             Ok(builder) => encode(&builder),
             Err(_) => FrameOutcome::Close("response could not be built"),
         }
+    }
+}
+
+/// What the locked part of a commit did.
+enum Decided {
+    /// A decision that writes nothing, and the commits submitted before it.
+    Unwritten(Decision, u64),
+    /// A decision submitted; the receiver tells whether its commit is durable.
+    Submitted(Decision, oneshot::Receiver<bool>),
+    /// The writer refused the submission.
+    Failed,
+}
+
+/// A commit submitted to the writer, followed in sequence order.
+struct Submitted {
+    seq: u64,
+    ticket: store::Ticket,
+    own: oneshot::Sender<bool>,
+}
+
+/// Follows the commits in sequence order, on one task (so that a dropped
+/// request cannot stall the watermark): reports each commit's own outcome
+/// to its request, advances the durable watermark past it, and on a failure
+/// stops the host. The single writer commits in submission order, so the
+/// tickets complete in this order too: one wake-up serves a whole batch,
+/// and the watermark is contiguous by construction.
+async fn follow_commits(
+    mut commits: mpsc::UnboundedReceiver<Submitted>,
+    progress: Arc<watch::Sender<Progress>>,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(Submitted { seq, ticket, own }) = commits.recv().await {
+        let committed = match ticket.recv().await {
+            Ok(outcomes) if outcomes.last() == Some(&WriteOutcome::HostRows(true)) => Ok(()),
+            Ok(_) => Err("ledger_rejected"),
+            Err(_) => Err("store_failed"),
+        };
+        match committed {
+            Ok(()) => {
+                // Every earlier commit was followed before this one.
+                progress.send_if_modified(|p| {
+                    let advance = !p.failed && p.durable < seq;
+                    if advance {
+                        p.durable = seq;
+                    }
+                    advance
+                });
+            }
+            Err(event) => {
+                // Fail-stop before anyone is answered: the state ran ahead.
+                metrics.event(event);
+                let first = !progress.borrow().failed;
+                progress.send_modify(|p| p.failed = true);
+                if first {
+                    metrics.event("host_unhealthy");
+                    eprintln!(
+                        "posbridge host: commit {seq} failed ({event}); the host stops \
+                         deciding and answers 96 until it is restarted"
+                    );
+                }
+            }
+        }
+        // The request is answered by its own commit: once durable, its
+        // answer agrees with the database even if an earlier commit failed.
+        // A request that stopped waiting is not an error.
+        let _ = own.send(committed.is_ok());
     }
 }
 

@@ -57,7 +57,7 @@ pub use error::StoreError;
 pub use host_rows::{HOST_BODY_LEN_MAX, HOST_KEY_LEN_MAX, HostRow, HostTable};
 pub use ops::{WriteOp, WriteOutcome};
 pub use store::{EngineKind, Store};
-pub use writer::{Ticket, Writer, WriterConfig, WriterHandle, WriterStats};
+pub use writer::{Slot, Ticket, Writer, WriterConfig, WriterHandle, WriterStats};
 
 /// Results of this crate.
 pub type Result<T> = std::result::Result<T, StoreError>;
