@@ -17,6 +17,8 @@
 
 pub mod api;
 pub mod authorize;
+pub mod expiry;
+mod follow;
 pub mod http_server;
 pub mod metrics;
 pub mod records;

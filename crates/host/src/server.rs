@@ -191,6 +191,11 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let iso_addr = listener.listener.local_addr()?;
     let http_addr = http.local_addr()?;
     tasks.spawn(listener.run());
+    tasks.spawn(crate::expiry::run(
+        Arc::clone(&host),
+        config.database_url.clone(),
+        receiver.clone(),
+    ));
     let api_state = ApiState::new(
         ApiConfig {
             database_url: config.database_url.clone(),

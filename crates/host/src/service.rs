@@ -56,12 +56,13 @@ use domain::routing::{BinTable, Route};
 use domain::{AmountMinor, BusinessDate, ResponseCode, YearMonth};
 use iso8583::tlv::{Tag, TlvIter, TlvWriter};
 use iso8583::{Disposition, ISO87, Message, MessageBuilder, de, salvage};
-use store::{WriteOp, WriteOutcome, WriterHandle};
+use store::{WriteOp, WriterHandle};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::authorize::{CardFacts, Decision, decide, plain};
+use crate::follow::{Progress, Submitted, follow_commits};
 use crate::metrics::Metrics;
-use crate::records::{CardRecord, TerminalRecord};
+use crate::records::{CardRecord, Record, TerminalRecord};
 use crate::request::Request;
 use crate::seed::{HostKeys, PVKI};
 use crate::state::{HostState, answer_key};
@@ -141,15 +142,6 @@ pub struct Host {
     /// digits counted from the start time, apart from the recorded RRNs
     /// (counted from 1).
     unrecorded_rrn: std::sync::atomic::AtomicU64,
-}
-
-/// How far the submitted commits are durable.
-#[derive(Debug, Clone, Copy, Default)]
-struct Progress {
-    /// Every commit numbered up to this one is durable.
-    durable: u64,
-    /// A commit failed: the host has stopped deciding (fail-stop).
-    failed: bool,
 }
 
 /// First digit of the RRNs of responses that are not recorded.
@@ -551,10 +543,43 @@ impl Host {
         Decided::Submitted(decision, self.follow(seq, ticket))
     }
 
+    /// Under the state lock, `build` turns the state into writes and the
+    /// records they leave (`None`: nothing to do); they are submitted and
+    /// applied there, in order with the decisions, like a decision's. The
+    /// answer: whether their commit is durable (`None`: nothing submitted).
+    pub(crate) async fn submit_locked(
+        &self,
+        build: impl FnOnce(&HostState) -> Option<(Vec<WriteOp>, Vec<Record>)>,
+    ) -> Option<bool> {
+        if !self.healthy() {
+            return Some(false);
+        }
+        let Ok(slot) = self.writer.reserve().await else {
+            return Some(false);
+        };
+        let own = {
+            let mut state = self.state();
+            let (mut ops, records) = build(&state)?;
+            ops.push(WriteOp::HostRows(records.iter().map(Record::row).collect()));
+            let Ok(ticket) = slot.submit(ops) else {
+                return Some(false);
+            };
+            let seq = self
+                .submitted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            for record in records {
+                state.apply(record);
+            }
+            self.follow(seq, ticket)
+        };
+        Some(own.await.unwrap_or(false))
+    }
+
     /// The state, under its lock. A panic while it was held cannot leave a
     /// half-applied record (records are applied whole), so a poisoned lock
     /// is taken over.
-    fn state(&self) -> std::sync::MutexGuard<'_, HostState> {
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, HostState> {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -647,62 +672,6 @@ enum Decided {
     Submitted(Decision, oneshot::Receiver<bool>),
     /// The writer refused the submission.
     Failed,
-}
-
-/// A commit submitted to the writer, followed in sequence order.
-struct Submitted {
-    seq: u64,
-    ticket: store::Ticket,
-    own: oneshot::Sender<bool>,
-}
-
-/// Follows the commits in sequence order, on one task (so that a dropped
-/// request cannot stall the watermark): reports each commit's own outcome
-/// to its request, advances the durable watermark past it, and on a failure
-/// stops the host. The single writer commits in submission order, so the
-/// tickets complete in this order too: one wake-up serves a whole batch,
-/// and the watermark is contiguous by construction.
-async fn follow_commits(
-    mut commits: mpsc::UnboundedReceiver<Submitted>,
-    progress: Arc<watch::Sender<Progress>>,
-    metrics: Arc<Metrics>,
-) {
-    while let Some(Submitted { seq, ticket, own }) = commits.recv().await {
-        let committed = match ticket.recv().await {
-            Ok(outcomes) if outcomes.last() == Some(&WriteOutcome::HostRows(true)) => Ok(()),
-            Ok(_) => Err("ledger_rejected"),
-            Err(_) => Err("store_failed"),
-        };
-        match committed {
-            Ok(()) => {
-                // Every earlier commit was followed before this one.
-                progress.send_if_modified(|p| {
-                    let advance = !p.failed && p.durable < seq;
-                    if advance {
-                        p.durable = seq;
-                    }
-                    advance
-                });
-            }
-            Err(event) => {
-                // Fail-stop before anyone is answered: the state ran ahead.
-                metrics.event(event);
-                let first = !progress.borrow().failed;
-                progress.send_modify(|p| p.failed = true);
-                if first {
-                    metrics.event("host_unhealthy");
-                    eprintln!(
-                        "posbridge host: commit {seq} failed ({event}); the host stops \
-                         deciding and answers 96 until it is restarted"
-                    );
-                }
-            }
-        }
-        // The request is answered by its own commit: once durable, its
-        // answer agrees with the database even if an earlier commit failed.
-        // A request that stopped waiting is not an error.
-        let _ = own.send(committed.is_ok());
-    }
 }
 
 fn fill(builder: &mut MessageBuilder, decision: &Decision) -> Result<(), iso8583::Error> {
