@@ -8,11 +8,13 @@
 //! far, syncs the WAL once, and answers them in commit order. A disk that
 //! takes L per sync thus no longer caps the writer at one batch per L, and
 //! the batches of callers that arrive during a sync are not split from the
-//! rest. A failed sync answers its batches and every later one with the
-//! error (the host then stops: fail-stop).
+//! rest. While a sync runs the writer gathers what arrives into one commit
+//! (it would wait for the next sync anyway), so a batch's fixed cost is paid
+//! about once per sync. A failed sync answers its batches and every later
+//! one with the error (the host then stops: fail-stop).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -279,12 +281,18 @@ fn run(
     // disk has them and a thread of their own syncs: the next batch is
     // written while the last one syncs, and one sync covers every batch
     // written before it. Otherwise each commit is durable on return.
+    // Set while a sync runs: what is committed then waits for the next one
+    // anyway, so the writer gathers it into one commit instead of several.
+    let syncing = Arc::new(AtomicBool::new(false));
     let syncer = match store.defer_sync() {
         Ok(Some(mut durable)) => {
             let (sender, done) = std::sync::mpsc::sync_channel::<Done>(SYNC_QUEUE_BATCHES_MAX);
             std::thread::Builder::new()
                 .name("ledger-sync".into())
-                .spawn(move || sync_loop(durable.as_mut(), &done))
+                .spawn({
+                    let syncing = Arc::clone(&syncing);
+                    move || sync_loop(durable.as_mut(), &done, &syncing)
+                })
                 .ok()
                 .map(|thread| (sender, thread))
         }
@@ -306,8 +314,15 @@ fn run(
         };
         let mut events = first.events;
         let mut jobs = vec![first];
+        let gather_until = Instant::now() + GATHER_DURING_SYNC_MAX;
         while events < batch_max {
-            let Ok(job) = receiver.try_recv() else { break };
+            let Ok(job) = receiver.try_recv() else {
+                if syncing.load(Ordering::Acquire) && Instant::now() < gather_until {
+                    std::thread::sleep(GATHER_POLL);
+                    continue;
+                }
+                break;
+            };
             if events + job.events > batch_max {
                 carried = Some(job);
                 break;
@@ -335,6 +350,12 @@ fn run(
     store
 }
 
+/// Longest the writer gathers requests while a sync runs (a safety bound: a
+/// sync normally ends sooner).
+const GATHER_DURING_SYNC_MAX: Duration = Duration::from_millis(20);
+/// How often the gathering writer looks at its queue.
+const GATHER_POLL: Duration = Duration::from_micros(50);
+
 /// Longest a sync waits for more committed batches to join it.
 const GATHER_WAIT_MAX: Duration = Duration::from_millis(1);
 
@@ -347,7 +368,11 @@ const GATHER_WAIT_MAX: Duration = Duration::from_millis(1);
 /// split over two, a sync waits until as many requests are committed as the
 /// last sync covered, at most [`GATHER_WAIT_MAX`] and never longer than the
 /// last sync took. A lighter load waits once, then not at all.
-fn sync_loop(durable: &mut dyn DurableSync, done: &std::sync::mpsc::Receiver<Done>) {
+fn sync_loop(
+    durable: &mut dyn DurableSync,
+    done: &std::sync::mpsc::Receiver<Done>,
+    syncing: &AtomicBool,
+) {
     let mut failed: Option<StoreError> = None;
     let mut last_requests = 0usize;
     let mut last_sync = Duration::ZERO;
@@ -374,11 +399,13 @@ fn sync_loop(durable: &mut dyn DurableSync, done: &std::sync::mpsc::Receiver<Don
         }
         last_requests = requests;
         let started = Instant::now();
+        syncing.store(true, Ordering::Release);
         if failed.is_none()
             && let Err(error) = durable.sync()
         {
             failed = Some(error);
         }
+        syncing.store(false, Ordering::Release);
         last_sync = started.elapsed();
         for batch in ready {
             answer(batch, failed.as_ref());
