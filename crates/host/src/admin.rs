@@ -6,11 +6,11 @@
 //! resource, its audit event and idempotency record) and the host records.
 //! So the API's resource and the host's record are committed together.
 //!
-//! Unlike an authorization, an admin change holds the state lock until its
-//! commit is durable and applies its records to the in-memory state only
-//! then, and only when the API write applied too: the state never runs
-//! ahead of the database (no fail-stop), at the price of pausing
-//! authorizations for one commit — admin changes are rare.
+//! Unlike an authorization, an admin change applies its records to the
+//! in-memory state only once its commit is durable, and only when the API
+//! write applied too: the state never runs ahead of the database (no
+//! fail-stop). Authorizations go on meanwhile with the state before the
+//! change, as if they had come first.
 //!
 //! The store writes a request's host records only if its API write applied
 //! (and its transfers were created), so a refused API write (a version
@@ -25,7 +25,6 @@
 use cardsec::TdesKey;
 use ledger::{AccountFlags, AccountId, NewAccount};
 use store::{WriteOp, WriteOutcome, WriterHandle};
-use tokio::sync::Mutex;
 
 use crate::records::{MerchantRecord, Record, TerminalRecord};
 use crate::seed::{LEDGER_CNY, LEDGER_CODE};
@@ -59,7 +58,6 @@ pub fn key_set_id(bdk: &TdesKey) -> String {
 
 /// What the host lends to admin changes (see `Host::admin_parts`).
 pub(crate) struct AdminParts<'a> {
-    pub(crate) state: &'a Mutex<HostState>,
     pub(crate) writer: &'a WriterHandle,
     pub(crate) bdk: &'a TdesKey,
     pub(crate) program: Option<&'a str>,
@@ -176,23 +174,14 @@ impl AdminChange {
     }
 }
 
-async fn write(writer: &WriterHandle, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>, AdminError> {
-    let ticket = writer
-        .submit_async(ops)
-        .await
-        .map_err(|e| AdminError::Store(e.to_string()))?;
-    ticket
-        .recv()
-        .await
-        .map_err(|e| AdminError::Store(e.to_string()))
-}
-
 impl Host {
     /// Runs one admin change: under the state lock, `prepare` builds it
-    /// from the current state; it is committed as one request; once
+    /// from the current state and it is queued as one request; once
     /// durable, and only if the API write and the records both applied,
-    /// the records are applied to the state (the store writes neither when
-    /// the API write is refused).
+    /// the records are applied to the state under the lock again (the
+    /// store writes neither when the API write is refused). Authorizations
+    /// decided in between see the state before the change, as if they had
+    /// come first; they never write merchant or terminal records.
     ///
     /// # Errors
     /// `prepare`'s error (nothing written); [`AdminError::Store`] when the
@@ -203,10 +192,26 @@ impl Host {
         F: FnOnce(&HostState) -> Result<AdminChange, E>,
     {
         let parts = self.admin_parts();
-        let mut state = parts.state.lock().await;
-        let change = prepare(&state)?;
-        let outcome = change.outcome(write(parts.writer, change.ops()).await?);
+        let slot = parts
+            .writer
+            .reserve()
+            .await
+            .map_err(|e| AdminError::Store(e.to_string()))?;
+        let (change, ticket) = {
+            let state = self.state();
+            let change = prepare(&state)?;
+            let ticket = slot
+                .submit(change.ops())
+                .map_err(|e| AdminError::Store(e.to_string()))?;
+            (change, ticket)
+        };
+        let outcomes = ticket
+            .recv()
+            .await
+            .map_err(|e| AdminError::Store(e.to_string()))?;
+        let outcome = change.outcome(outcomes);
         if outcome.applied() {
+            let mut state = self.state();
             for record in change.records {
                 state.apply(record);
             }
@@ -246,9 +251,7 @@ impl Host {
     /// Runs `read` over the current state (under the state lock: keep it
     /// short).
     pub async fn inspect<T>(&self, read: impl FnOnce(&HostState) -> T) -> T {
-        let parts = self.admin_parts();
-        let state = parts.state.lock().await;
-        read(&state)
+        read(&self.state())
     }
 
     /// The id of the key set terminals are registered with ([`key_set_id`]

@@ -24,6 +24,8 @@ pub mod admin;
 pub mod api;
 pub mod authorize;
 pub mod capture;
+pub mod expiry;
+mod follow;
 pub mod http_server;
 pub mod metrics;
 pub mod plans;

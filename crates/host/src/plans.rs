@@ -16,8 +16,6 @@ use std::collections::HashMap;
 use std::sync::Mutex as SyncMutex;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Mutex;
-
 use crate::api::ApiState;
 use crate::state::HostState;
 
@@ -59,7 +57,7 @@ impl FeePlanReader {
 
     /// Reads plan `code` (on a blocking thread, no lock held) and puts it
     /// into `state`; remembers a miss.
-    pub async fn load(&self, state: &Mutex<HostState>, code: String) {
+    pub async fn load(&self, state: &std::sync::Mutex<HostState>, code: String) {
         let wanted = code.clone();
         let row = self.api.read(move |store| store.fee_plan(&wanted)).await;
         let plan = row
@@ -68,7 +66,12 @@ impl FeePlanReader {
             .and_then(|row| crate::api::plan_from_document(&row.document));
         match plan {
             Some(plan) => {
-                state.lock().await.fee_plans.insert(code, plan);
+                // A panic while the lock was held cannot leave a fee plan
+                // map half-changed: an insert is one step.
+                let mut state = state
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                state.fee_plans.insert(code, plan);
             }
             None => self.remember_miss(code),
         }

@@ -33,13 +33,6 @@ impl Fields {
 }
 
 /// Values escape `%`, `;` and `=` as `%25`, `%3B`, `%3D`.
-fn escape(value: &str) -> String {
-    value
-        .replace('%', "%25")
-        .replace(';', "%3B")
-        .replace('=', "%3D")
-}
-
 fn unescape(value: &str) -> String {
     value
         .replace("%3B", ";")
@@ -47,17 +40,61 @@ fn unescape(value: &str) -> String {
         .replace("%25", "%")
 }
 
-fn body(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(name, value)| format!("{name}={}", escape(value)))
-        .collect::<Vec<_>>()
-        .join(";")
+/// Writes a record body into one string (this runs for every record of
+/// every decision, under the state lock: no allocation per field).
+struct Body(String);
+
+impl Body {
+    fn new() -> Body {
+        Body(String::with_capacity(BODY_CAPACITY_BYTES))
+    }
+
+    fn name(&mut self, name: &str) {
+        if !self.0.is_empty() {
+            self.0.push(';');
+        }
+        self.0.push_str(name);
+        self.0.push('=');
+    }
+
+    /// A text value, escaped.
+    fn text(mut self, name: &str, value: &str) -> Body {
+        self.name(name);
+        if !value.contains(['%', ';', '=']) {
+            self.0.push_str(value);
+            return self;
+        }
+        for c in value.chars() {
+            match c {
+                '%' => self.0.push_str("%25"),
+                ';' => self.0.push_str("%3B"),
+                '=' => self.0.push_str("%3D"),
+                c => self.0.push(c),
+            }
+        }
+        self
+    }
+
+    /// A number (never needs escaping).
+    fn number(mut self, name: &str, value: impl std::fmt::Display) -> Body {
+        use std::fmt::Write;
+        self.name(name);
+        // Writing to a String cannot fail.
+        let _ = write!(self.0, "{value}");
+        self
+    }
+
+    fn flag(self, name: &str, value: bool) -> Body {
+        self.text(name, if value { "1" } else { "0" })
+    }
+
+    fn done(self) -> String {
+        self.0
+    }
 }
 
-fn flag(value: bool) -> String {
-    if value { "1" } else { "0" }.to_owned()
-}
+/// Room reserved for a record body (a transaction's is about 300 bytes).
+const BODY_CAPACITY_BYTES: usize = 384;
 
 /// A merchant as the host needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,55 +291,55 @@ impl Record {
             Record::Merchant(m) => (
                 HostTable::Merchants,
                 m.mid.clone(),
-                body(&[
-                    ("name", m.name.clone()),
-                    ("stage", m.stage.clone()),
-                    ("account", m.account.to_string()),
-                    ("participant", flag(m.participant)),
-                    ("mcc", m.mcc.to_string()),
-                    ("fee_plan", m.fee_plan.clone()),
-                    ("cycle", m.cycle.clone()),
-                    ("cutoff_minute", m.cutoff_minute.to_string()),
-                ]),
+                Body::new()
+                    .text("name", &m.name)
+                    .text("stage", &m.stage)
+                    .number("account", m.account)
+                    .flag("participant", m.participant)
+                    .number("mcc", m.mcc)
+                    .text("fee_plan", &m.fee_plan)
+                    .text("cycle", &m.cycle)
+                    .number("cutoff_minute", m.cutoff_minute)
+                    .done(),
             ),
             Record::Terminal(t) => (
                 HostTable::Terminals,
                 t.tid.clone(),
-                body(&[
-                    ("mid", t.mid.clone()),
-                    ("initial_ksn", t.initial_ksn.clone()),
-                    ("mac_required", flag(t.mac_required)),
-                    ("active", flag(t.active)),
-                ]),
+                Body::new()
+                    .text("mid", &t.mid)
+                    .text("initial_ksn", &t.initial_ksn)
+                    .flag("mac_required", t.mac_required)
+                    .flag("active", t.active)
+                    .done(),
             ),
             Record::Card(c) => (HostTable::Cards, c.token.clone(), card_body(c)),
             Record::Transaction(t) => (HostTable::Transactions, t.rrn.clone(), transaction_body(t)),
             Record::Answer(key, a) => (
                 HostTable::Duplicates,
                 key.clone(),
-                body(&[
-                    ("code", a.code.clone()),
-                    ("rrn", a.rrn.clone()),
-                    ("auth_code", a.auth_code.clone()),
-                    ("de54", a.additional_amounts.clone()),
-                    ("de55", a.icc_hex.clone()),
-                    ("de63", a.benefits.clone()),
-                ]),
+                Body::new()
+                    .text("code", &a.code)
+                    .text("rrn", &a.rrn)
+                    .text("auth_code", &a.auth_code)
+                    .text("de54", &a.additional_amounts)
+                    .text("de55", &a.icc_hex)
+                    .text("de63", &a.benefits)
+                    .done(),
             ),
             Record::Reversal(key, rrn) => (
                 HostTable::Reversals,
                 key.clone(),
-                body(&[("rrn", rrn.clone())]),
+                Body::new().text("rrn", rrn).done(),
             ),
             Record::Batch(b) => (
                 HostTable::Batches,
                 format!("{}/{:06}", b.tid, b.number),
-                body(&[("closed", flag(b.closed))]),
+                Body::new().flag("closed", b.closed).done(),
             ),
             Record::KsnUse(ksn, request) => (
                 HostTable::KsnUsage,
                 ksn.clone(),
-                body(&[("request", request.clone())]),
+                Body::new().text("request", request).done(),
             ),
             Record::Exception(key, text) => (HostTable::Exceptions, key.clone(), text.clone()),
             Record::NetworkReversal(rrn, text) => {
@@ -372,20 +409,20 @@ impl Record {
 }
 
 fn card_body(c: &CardRecord) -> String {
-    body(&[
-        ("pan", c.encrypted_pan.clone()),
-        ("masked", c.masked.clone()),
-        ("product", c.product.clone()),
-        ("status", c.status.clone()),
-        ("expiry", c.expiry.clone()),
-        ("available", c.available.to_string()),
-        ("pin_failures", c.pin_failures.to_string()),
-        ("pvv", c.pvv.clone()),
-        ("chip", flag(c.chip)),
-        ("program", c.program.clone()),
-        ("account", c.account.to_string()),
-        ("points", c.points.to_string()),
-    ])
+    Body::new()
+        .text("pan", &c.encrypted_pan)
+        .text("masked", &c.masked)
+        .text("product", &c.product)
+        .text("status", &c.status)
+        .text("expiry", &c.expiry)
+        .number("available", c.available)
+        .number("pin_failures", c.pin_failures)
+        .text("pvv", &c.pvv)
+        .flag("chip", c.chip)
+        .text("program", &c.program)
+        .number("account", c.account)
+        .number("points", c.points)
+        .done()
 }
 
 fn card_from(token: String, f: &Fields) -> Option<CardRecord> {
@@ -407,33 +444,33 @@ fn card_from(token: String, f: &Fields) -> Option<CardRecord> {
 }
 
 fn transaction_body(t: &TransactionRecord) -> String {
-    body(&[
-        ("kind", t.kind.clone()),
-        ("tid", t.tid.clone()),
-        ("mid", t.mid.clone()),
-        ("request", t.request_key.clone()),
-        ("token", t.token.clone()),
-        ("masked", t.masked.clone()),
-        ("route", t.route.clone()),
-        ("amount", t.amount.to_string()),
-        ("code", t.code.clone()),
-        ("auth_code", t.auth_code.clone()),
-        ("state", t.state.clone()),
-        ("batch", t.batch.to_string()),
-        ("refunded", t.refunded.to_string()),
-        ("original", t.original.clone()),
-        ("certification", flag(t.certification)),
-        ("payer_account", t.payer_account.to_string()),
-        ("merchant_account", t.merchant_account.to_string()),
-        ("pending_transfer", t.pending_transfer.to_string()),
-        ("discount", t.discount.to_string()),
-        ("points", t.points.to_string()),
-        ("fee", t.fee.to_string()),
-        ("fee_share", t.fee_share.to_string()),
-        ("channel", t.channel.clone()),
-        ("program", t.program.clone()),
-        ("at", t.at_s.to_string()),
-    ])
+    Body::new()
+        .text("kind", &t.kind)
+        .text("tid", &t.tid)
+        .text("mid", &t.mid)
+        .text("request", &t.request_key)
+        .text("token", &t.token)
+        .text("masked", &t.masked)
+        .text("route", &t.route)
+        .number("amount", t.amount)
+        .text("code", &t.code)
+        .text("auth_code", &t.auth_code)
+        .text("state", &t.state)
+        .number("batch", t.batch)
+        .number("refunded", t.refunded)
+        .text("original", &t.original)
+        .flag("certification", t.certification)
+        .number("payer_account", t.payer_account)
+        .number("merchant_account", t.merchant_account)
+        .number("pending_transfer", t.pending_transfer)
+        .number("discount", t.discount)
+        .number("points", t.points)
+        .number("fee", t.fee)
+        .number("fee_share", t.fee_share)
+        .text("channel", &t.channel)
+        .text("program", &t.program)
+        .number("at", t.at_s)
+        .done()
 }
 
 fn transaction_from(rrn: String, f: &Fields) -> Option<TransactionRecord> {

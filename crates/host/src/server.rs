@@ -202,6 +202,11 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let iso_addr = listener.listener.local_addr()?;
     let http_addr = http.local_addr()?;
     tasks.spawn(listener.run());
+    tasks.spawn(crate::expiry::run(
+        Arc::clone(&host),
+        config.database_url.clone(),
+        receiver.clone(),
+    ));
     let api_state = api_state.with_host(Arc::clone(&host));
     if config.sandbox {
         // Idempotent: keys, fee plan and program that exist are left alone.
@@ -209,7 +214,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
             .await
             .map_err(|_| ServeError::Refused("seeding the sandbox API data failed"))?;
     }
-    let router = http_server::router(metrics, api_state);
+    // `GET /v1/health` reports the host's own health through this.
+    let router = http_server::router(metrics, api_state).layer(axum::Extension(Arc::clone(&host)));
     let mut http_shutdown = receiver;
     tasks.spawn(async move {
         let stop = async move {

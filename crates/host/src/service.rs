@@ -56,12 +56,13 @@ use domain::routing::{BinTable, Route};
 use domain::{AmountMinor, BusinessDate, ResponseCode, YearMonth};
 use iso8583::tlv::{Tag, TlvIter, TlvWriter};
 use iso8583::{Disposition, ISO87, Message, MessageBuilder, de, salvage};
-use store::{WriteOp, WriteOutcome, WriterHandle};
-use tokio::sync::{Mutex, oneshot, watch};
+use store::{WriteOp, WriterHandle};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::authorize::{CardFacts, Decision, decide, plain};
+use crate::follow::{Progress, Submitted, follow_commits};
 use crate::metrics::Metrics;
-use crate::records::{CardRecord, TerminalRecord};
+use crate::records::{CardRecord, Record, TerminalRecord};
 use crate::request::Request;
 use crate::seed::{HostKeys, PVKI};
 use crate::state::{HostState, answer_key};
@@ -124,12 +125,17 @@ pub struct HostConfig {
 
 /// The host service shared by every connection.
 pub struct Host {
-    state: Mutex<HostState>,
+    /// A plain mutex: no critical section awaits (the writer's queue place
+    /// is reserved before the lock is taken).
+    state: std::sync::Mutex<HostState>,
     /// Commits submitted (sequence numbers from 1); changed under the state
     /// lock only.
     submitted: std::sync::atomic::AtomicU64,
     /// The durable watermark and the failure flag.
     progress: Arc<watch::Sender<Progress>>,
+    /// Submitted commits, in sequence order, to the task that follows them
+    /// (started with the first commit, inside the runtime).
+    follower: std::sync::OnceLock<mpsc::UnboundedSender<Submitted>>,
     writer: WriterHandle,
     config: HostConfig,
     key_caches: std::sync::Mutex<HashMap<String, TransactionKeyCache>>,
@@ -138,15 +144,6 @@ pub struct Host {
     /// digits counted from the start time, apart from the recorded RRNs
     /// (counted from 1).
     unrecorded_rrn: std::sync::atomic::AtomicU64,
-}
-
-/// How far the submitted commits are durable.
-#[derive(Debug, Clone, Copy, Default)]
-struct Progress {
-    /// Every commit numbered up to this one is durable.
-    durable: u64,
-    /// A commit failed: the host has stopped deciding (fail-stop).
-    failed: bool,
 }
 
 /// First digit of the RRNs of responses that are not recorded.
@@ -181,7 +178,8 @@ impl Host {
         metrics: Arc<Metrics>,
     ) -> Host {
         Host {
-            state: Mutex::new(state),
+            state: std::sync::Mutex::new(state),
+            follower: std::sync::OnceLock::new(),
             submitted: std::sync::atomic::AtomicU64::new(0),
             progress: Arc::new(watch::Sender::new(Progress::default())),
             writer,
@@ -201,11 +199,9 @@ impl Host {
         &self.metrics
     }
 
-    /// What the admin changes of `crate::admin` work with: the state lock,
-    /// the writer, the BDK (for the key set id) and the co-brand program.
+    /// What the admin changes of `crate::admin` work with: the writer, the BDK (for the key set id) and the co-brand program.
     pub(crate) fn admin_parts(&self) -> crate::admin::AdminParts<'_> {
         crate::admin::AdminParts {
-            state: &self.state,
             writer: &self.writer,
             bdk: &self.config.keys.bdk,
             program: self.config.program.as_ref().map(|p| p.code.as_str()),
@@ -239,7 +235,7 @@ impl Host {
             Ok(None) => return self.unserved(&message).await,
             Err(_) => return self.respond(&message, &plain(ResponseCode::FormatError), None),
         };
-        let terminal = self.state.lock().await.terminals.get(&request.tid).cloned();
+        let terminal = self.state().terminals.get(&request.tid).cloned();
         let Some(terminal) = terminal.filter(|t| t.active) else {
             return self.respond(&message, &plain(ResponseCode::NotPermittedToTerminal), None);
         };
@@ -274,7 +270,7 @@ impl Host {
     /// fails (`63`) or its terminal is unknown (`58`).
     async fn unserved(&self, message: &Message<'_>) -> FrameOutcome {
         let tid = message.terminal_id().unwrap_or_default();
-        let terminal = self.state.lock().await.terminals.get(tid).cloned();
+        let terminal = self.state().terminals.get(tid).cloned();
         let Some(terminal) = terminal.filter(|t| t.active) else {
             return self.respond(message, &plain(ResponseCode::NotPermittedToTerminal), None);
         };
@@ -372,7 +368,7 @@ impl Host {
         };
         let arpc = match &facts.route {
             Some(Route::OnUs { .. }) => {
-                let card = self.state.lock().await.cards.get(&facts.token).cloned();
+                let card = self.state().cards.get(&facts.token).cloned();
                 match card {
                     Some(card) => {
                         self.issuer_checks(request, terminal, ksn, pan, &card, &mut facts)
@@ -465,7 +461,7 @@ impl Host {
             return;
         }
         let key = answer_key(&request.tid, request.stan, request.transmission);
-        if self.state.lock().await.answers.contains_key(&key) {
+        if self.state().answers.contains_key(&key) {
             return;
         }
         let call = self.config.network.authorize(request.amount, &facts.masked);
@@ -488,49 +484,66 @@ impl Host {
             self.metrics.event("unhealthy_refused");
             return plain(ResponseCode::SystemMalfunction);
         }
-        let mut state = self.state.lock().await;
         if let Some(reader) = &self.config.fee_plans {
-            if let Some(code) = reader.missing(&state, &request.mid) {
-                // Read outside the lock (see `plans`), then decide afresh.
-                drop(state);
+            let missing = reader.missing(&self.state(), &request.mid);
+            if let Some(code) = missing {
+                // Read with no lock held (see `plans`); decided afresh below.
                 reader.load(&self.state, code).await;
-                state = self.state.lock().await;
             }
         }
         let time = crate::authorize::DecisionTime {
             today,
             now_s: now_s(),
         };
-        let mut decision = decide(&state, request, facts, time, self.config.program.as_ref());
-        if decision.records.is_empty() {
-            // Nothing to write, but the decision may rest on effects not yet
-            // durable (a duplicate's pending answer): wait for them.
-            let seen = self.submitted.load(std::sync::atomic::Ordering::Relaxed);
-            drop(state);
-            return if self.durable(seen).await {
-                decision
-            } else {
-                plain(ResponseCode::SystemMalfunction)
-            };
-        }
-        if decision.answer.code == ResponseCode::Approved.as_str() {
-            if let (Some(icc), Some(pan), Some(f)) = (&request.icc, &request.pan, facts) {
-                if f.cryptogram == CryptogramCheck::Valid {
-                    decision.answer.icc_hex =
-                        self.issuer_authentication(icc, pan).unwrap_or_default();
+        // The queue place first: under the lock nothing waits.
+        let Ok(slot) = self.writer.reserve().await else {
+            self.metrics.event("store_failed");
+            return plain(ResponseCode::SystemMalfunction);
+        };
+        match self.decide_and_submit(slot, request, facts, time) {
+            Decided::Unwritten(decision, seen) => {
+                // Nothing to write, but the decision may rest on effects not
+                // yet durable (a duplicate's pending answer): wait for them.
+                if self.durable(seen).await {
                     decision
-                        .records
-                        .retain(|r| !matches!(r, crate::records::Record::Answer(..)));
-                    let key = answer_key(&request.tid, request.stan, request.transmission);
-                    decision
-                        .records
-                        .push(crate::records::Record::Answer(key, decision.answer.clone()));
+                } else {
+                    plain(ResponseCode::SystemMalfunction)
                 }
             }
+            Decided::Submitted(decision, own) => {
+                if own.await.unwrap_or(false) {
+                    decision
+                } else {
+                    plain(ResponseCode::SystemMalfunction)
+                }
+            }
+            Decided::Failed => plain(ResponseCode::SystemMalfunction),
         }
-        let mut ops = Vec::new();
+    }
+
+    /// Under the state lock: decides, submits the decision's writes into
+    /// the reserved slot and applies its records.
+    fn decide_and_submit(
+        &self,
+        slot: store::Slot<'_>,
+        request: &Request,
+        facts: Option<&CardFacts>,
+        time: crate::authorize::DecisionTime,
+    ) -> Decided {
+        let mut state = self.state();
+        let mut decision = decide(&state, request, facts, time, self.config.program.as_ref());
+        if decision.records.is_empty() {
+            let seen = self.submitted.load(std::sync::atomic::Ordering::Relaxed);
+            return Decided::Unwritten(decision, seen);
+        }
+        if decision.answer.code == ResponseCode::Approved.as_str() {
+            self.add_issuer_authentication(request, facts, &mut decision);
+        }
+        let mut ops = Vec::with_capacity(2);
         if !decision.transfers.is_empty() {
-            ops.push(WriteOp::CreateTransfers(decision.transfers.clone()));
+            ops.push(WriteOp::CreateTransfers(std::mem::take(
+                &mut decision.transfers,
+            )));
         }
         if !decision.items.is_empty() {
             ops.push(WriteOp::SettlementItems(std::mem::take(
@@ -541,14 +554,11 @@ impl Host {
             decision.records.iter().map(|r| r.row()).collect(),
         ));
         // Submitted under the lock: submission order is decision order.
-        let ticket = match self.writer.submit_async(ops).await {
-            Ok(ticket) => ticket,
-            Err(_) => {
-                // Nothing queued and nothing applied: the state still agrees
-                // with the database.
-                self.metrics.event("store_failed");
-                return plain(ResponseCode::SystemMalfunction);
-            }
+        let Ok(ticket) = slot.submit(ops) else {
+            // Nothing queued and nothing applied: the state still agrees
+            // with the database.
+            self.metrics.event("store_failed");
+            return Decided::Failed;
         };
         let seq = self
             .submitted
@@ -557,59 +567,92 @@ impl Host {
         for record in std::mem::take(&mut decision.records) {
             state.apply(record);
         }
-        let own = self.watch_commit(seq, ticket);
-        drop(state);
-        if own.await.unwrap_or(false) {
-            decision
-        } else {
-            plain(ResponseCode::SystemMalfunction)
-        }
+        Decided::Submitted(decision, self.follow(seq, ticket))
     }
 
-    /// Follows commit `seq` on its own task (so that a dropped request cannot
-    /// stall the watermark): reports the commit's own outcome (`true`:
-    /// durable), then, once its predecessor is settled, advances the durable
-    /// watermark, or on failure stops the host.
-    fn watch_commit(&self, seq: u64, ticket: store::Ticket) -> oneshot::Receiver<bool> {
-        let progress = Arc::clone(&self.progress);
-        let metrics = Arc::clone(&self.metrics);
-        let (own, outcome) = oneshot::channel();
-        tokio::spawn(async move {
-            let committed = match ticket.recv().await {
-                Ok(outcomes) if outcomes.last() == Some(&WriteOutcome::HostRows(true)) => Ok(()),
-                Ok(_) => Err("ledger_rejected"),
-                Err(_) => Err("store_failed"),
+    /// Under the state lock, `build` turns the state into writes and the
+    /// records they leave (`None`: nothing to do); they are submitted and
+    /// applied there, in order with the decisions, like a decision's. The
+    /// answer: whether their commit is durable (`None`: nothing submitted).
+    pub(crate) async fn submit_locked(
+        &self,
+        build: impl FnOnce(&HostState) -> Option<(Vec<WriteOp>, Vec<Record>)>,
+    ) -> Option<bool> {
+        if !self.healthy() {
+            return Some(false);
+        }
+        let Ok(slot) = self.writer.reserve().await else {
+            return Some(false);
+        };
+        let own = {
+            let mut state = self.state();
+            let (mut ops, records) = build(&state)?;
+            ops.push(WriteOp::HostRows(records.iter().map(Record::row).collect()));
+            let Ok(ticket) = slot.submit(ops) else {
+                return Some(false);
             };
-            if let Err(event) = committed {
-                // Fail-stop before anyone is answered: the state ran ahead.
-                metrics.event(event);
-                let first = !progress.borrow().failed;
-                progress.send_modify(|p| p.failed = true);
-                if first {
-                    metrics.event("host_unhealthy");
-                    eprintln!(
-                        "posbridge host: commit {seq} failed ({event}); the host stops \
-                         deciding and answers 96 until it is restarted"
-                    );
-                }
+            let seq = self
+                .submitted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            for record in records {
+                state.apply(record);
             }
-            // The request is answered by its own commit: once durable, its
-            // answer agrees with the database even if an earlier commit
-            // failed. A request that stopped waiting is not an error.
-            let _ = own.send(committed.is_ok());
-            if committed.is_ok() {
-                let mut receiver = progress.subscribe();
-                let _ = receiver
-                    .wait_for(|p| p.failed || p.durable + 1 >= seq)
-                    .await;
-                drop(receiver);
-                progress.send_modify(|p| {
-                    if !p.failed {
-                        p.durable = p.durable.max(seq);
-                    }
-                });
-            }
+            self.follow(seq, ticket)
+        };
+        Some(own.await.unwrap_or(false))
+    }
+
+    /// The state, under its lock. A panic while it was held cannot leave a
+    /// half-applied record (records are applied whole), so a poisoned lock
+    /// is taken over.
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, HostState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tag 91 of an approved chip request whose ARQC was valid, in the
+    /// answer and in the stored answer record.
+    fn add_issuer_authentication(
+        &self,
+        request: &Request,
+        facts: Option<&CardFacts>,
+        decision: &mut Decision,
+    ) {
+        let (Some(icc), Some(pan), Some(f)) = (&request.icc, &request.pan, facts) else {
+            return;
+        };
+        if f.cryptogram != CryptogramCheck::Valid {
+            return;
+        }
+        decision.answer.icc_hex = self.issuer_authentication(icc, pan).unwrap_or_default();
+        decision
+            .records
+            .retain(|r| !matches!(r, crate::records::Record::Answer(..)));
+        let key = answer_key(&request.tid, request.stan, request.transmission);
+        decision
+            .records
+            .push(crate::records::Record::Answer(key, decision.answer.clone()));
+    }
+
+    /// Hands commit `seq` to the follower task (called under the state
+    /// lock, so the follower sees commits in sequence order); the receiver
+    /// gets the commit's own outcome (`true`: durable).
+    fn follow(&self, seq: u64, ticket: store::Ticket) -> oneshot::Receiver<bool> {
+        let (own, outcome) = oneshot::channel();
+        let follower = self.follower.get_or_init(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            tokio::spawn(follow_commits(
+                receiver,
+                Arc::clone(&self.progress),
+                Arc::clone(&self.metrics),
+            ));
+            sender
         });
+        // A send fails only when the follower ended, which it does only
+        // when every sender is gone: the receiver then reports `false`.
+        let _ = follower.send(Submitted { seq, ticket, own });
         outcome
     }
 
@@ -646,6 +689,16 @@ impl Host {
             Err(_) => FrameOutcome::Close("response could not be built"),
         }
     }
+}
+
+/// What the locked part of a commit did.
+enum Decided {
+    /// A decision that writes nothing, and the commits submitted before it.
+    Unwritten(Decision, u64),
+    /// A decision submitted; the receiver tells whether its commit is durable.
+    Submitted(Decision, oneshot::Receiver<bool>),
+    /// The writer refused the submission.
+    Failed,
 }
 
 fn fill(builder: &mut MessageBuilder, decision: &Decision) -> Result<(), iso8583::Error> {

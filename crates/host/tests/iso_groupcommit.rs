@@ -162,12 +162,34 @@ async fn sql(url: &str, statement: &'static str) {
     .unwrap();
 }
 
+/// `GET /v1/health` on the server: (status, content type, body).
+async fn health(addr: std::net::SocketAddr) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = "GET /v1/health HTTP/1.1\r\nHost: posbridge\r\nConnection: close\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
 async fn a_failed_commit_stops_the_host_until_a_restart(server: TestServer) {
     let mut c = server.client("T0000001").await;
     let first = c.sale(DEBIT, 1_000, MID1);
     let approved = c.call(&first).await;
     assert_eq!(approved.code(), "00");
     assert!(server.running.host.healthy());
+    assert_eq!(health(server.running.http_addr).await.0, 200);
     // The next commit fails: the host's state would run ahead of the database.
     sql(
         &server.url,
@@ -185,6 +207,12 @@ async fn a_failed_commit_stops_the_host_until_a_restart(server: TestServer) {
         assert_eq!(answer.code(), "96", "nothing durable, nothing approved");
     }
     assert!(!server.running.host.healthy());
+    let (status, content_type, body) = health(server.running.http_addr).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(content_type, "application/problem+json");
+    let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["status"], 503);
+    assert!(problem["type"].as_str().unwrap().ends_with("/host-stopped"));
     // Fail-stop: nothing is decided any more, not even a duplicate.
     sql(
         &server.url,
@@ -205,6 +233,7 @@ async fn a_failed_commit_stops_the_host_until_a_restart(server: TestServer) {
     // A restart reloads the durable state: the failed sale never happened.
     let server = TestServer::start_with(TestServer::config(&url)).await;
     assert!(server.running.host.healthy());
+    assert_eq!(health(server.running.http_addr).await.0, 200);
     let mut c = Client::connect(server.running.iso_addr, "T0000001").await;
     let again = c.call(&first).await;
     assert_eq!(

@@ -19,6 +19,13 @@ pub(crate) struct Staged {
     pub settlement_items: Vec<crate::settlement_items::SettlementItem>,
 }
 
+/// Makes every commit returned so far durable (after
+/// [`Engine::defer_sync`]); runs on the writer's sync thread.
+pub(crate) trait DurableSync: Send {
+    /// Returns once every commit that returned before the call is durable.
+    fn sync(&mut self) -> Result<()>;
+}
+
 /// A storage engine: one connection.
 pub(crate) trait Engine: Send + crate::api::ApiSql {
     /// Makes this connection the database's only ledger writer (the account
@@ -58,6 +65,17 @@ pub(crate) trait Engine: Send + crate::api::ApiSql {
     fn host_rows(&mut self, table: HostTable) -> Result<Vec<(String, String)>>;
     /// Runs raw SQL (operators' repair and tests' corruption only).
     fn execute_sql(&mut self, sql: &str) -> Result<()>;
+    /// Lets commits return before they are durable, and returns what makes
+    /// every commit so far durable, for a writer that syncs on a thread of
+    /// its own and answers only after that sync. `None` (the default):
+    /// commits stay durable on return.
+    fn defer_sync(&mut self) -> Result<Option<Box<dyn DurableSync>>> {
+        Ok(None)
+    }
+    /// Makes commits durable on return again (after [`Engine::defer_sync`]).
+    fn restore_sync(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Inserts `rows` plain rows of a transfer's width, `batch` per commit
     /// (the benchmark's baseline); returns each batch's commit latency in µs.
     fn insert_plain_rows(&mut self, rows: u64, batch: u64) -> Result<Vec<u64>>;

@@ -61,7 +61,7 @@ pub use ops::{WriteOp, WriteOutcome};
 pub use reports::{DailyReport, REPORT_PROGRAMS_MAX, ReportLine, ReportScope};
 pub use settlement_items::{SETTLEMENT_TEXT_LEN_MAX, SettlementItem};
 pub use store::{EngineKind, Store};
-pub use writer::{Ticket, Writer, WriterConfig, WriterHandle, WriterStats};
+pub use writer::{Slot, Ticket, Writer, WriterConfig, WriterHandle, WriterStats};
 
 /// Results of this crate.
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -12,28 +12,56 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
 
 use crate::codec::{id_bytes, to_i64};
-use crate::engine::{Engine, Staged};
+use crate::engine::{DurableSync, Engine, Staged};
 use crate::host_rows::{HostRow, HostTable};
 use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, POSTGRES, render};
 use crate::sqlite::{
     ACCOUNT_COLUMNS, TRANSFER_COLUMNS, decode_account, decode_pending, decode_snapshot,
-    decode_transfer,
+    decode_transfer, last_per_key,
 };
 use crate::{Result, StoreError};
 
+/// One statement per table for the whole batch (a round trip per row made
+/// PostgreSQL the host's bottleneck); of several rows of one key, the last
+/// (one statement may not update a row twice).
 fn write_host_rows(tx: &mut postgres::Transaction<'_>, rows: &[HostRow]) -> Result<()> {
-    for row in rows {
+    let rows = last_per_key(rows);
+    for table in HostTable::ALL {
+        let (keys, bodies): (Vec<&str>, Vec<&str>) = rows
+            .iter()
+            .filter(|row| row.table == table)
+            .map(|row| (row.key.as_str(), row.body.as_str()))
+            .unzip();
+        if keys.is_empty() {
+            continue;
+        }
         let sql = format!(
-            "INSERT INTO {} (key, body) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET body = excluded.body",
-            row.table.name()
+            "INSERT INTO {} (key, body) SELECT * FROM unnest($1::text[], $2::text[]) \
+             ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+            table.name()
         );
-        tx.execute(sql.as_str(), &[&row.key, &row.body])?;
+        tx.execute(sql.as_str(), &[&keys, &bodies])?;
     }
     Ok(())
 }
 
 pub(crate) struct Postgres {
     client: Client,
+    /// For the writer's sync connection.
+    url: String,
+}
+
+/// Makes the writer's asynchronous commits durable: a transaction with an id
+/// commits with a WAL flush up to its own commit record, which follows the
+/// commit record of every commit that returned before it.
+struct FlushSync(Client);
+
+impl DurableSync for FlushSync {
+    fn sync(&mut self) -> Result<()> {
+        self.0
+            .batch_execute("BEGIN; SELECT pg_current_xact_id(); COMMIT")?;
+        Ok(())
+    }
 }
 
 impl Postgres {
@@ -44,7 +72,10 @@ impl Postgres {
     pub fn connect(url: &str) -> Result<Self> {
         let client = Client::connect(url, NoTls)
             .map_err(|e| StoreError::Database(format!("connect: {e}")))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            url: url.to_owned(),
+        })
     }
 }
 
@@ -239,6 +270,21 @@ fn write_history(tx: &mut postgres::Transaction<'_>, history: &[BalanceSnapshot]
 const WRITER_LOCK_TIMEOUT: &str = "10s";
 
 impl Engine for Postgres {
+    /// `synchronous_commit = off` for this session: a commit returns once
+    /// its WAL is written, and the writer's sync thread flushes it through a
+    /// connection of its own ([`FlushSync`]) before anyone is answered.
+    fn defer_sync(&mut self) -> Result<Option<Box<dyn DurableSync>>> {
+        let flush = Client::connect(&self.url, NoTls)
+            .map_err(|e| StoreError::Database(format!("connect the sync connection: {e}")))?;
+        self.client.batch_execute("SET synchronous_commit = off")?;
+        Ok(Some(Box::new(FlushSync(flush))))
+    }
+
+    fn restore_sync(&mut self) -> Result<()> {
+        self.client.batch_execute("RESET synchronous_commit")?;
+        Ok(())
+    }
+
     fn lock_writer(&mut self) -> Result<()> {
         // A session-level advisory lock per schema, held until the connection
         // closes; the wait is bounded so a second writer fails clearly.

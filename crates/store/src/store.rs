@@ -313,6 +313,17 @@ impl Store {
         self.engine.host_rows(table)
     }
 
+    /// For [`crate::Writer`]: commits return before they reach the disk;
+    /// syncing the returned file makes every commit so far durable.
+    pub(crate) fn defer_sync(&mut self) -> Result<Option<Box<dyn crate::engine::DurableSync>>> {
+        self.engine.defer_sync()
+    }
+
+    /// For [`crate::Writer`]: commits are durable on return again.
+    pub(crate) fn restore_sync(&mut self) -> Result<()> {
+        self.engine.restore_sync()
+    }
+
     pub(crate) fn engine_mut(&mut self) -> &mut dyn Engine {
         self.engine.as_mut()
     }

@@ -1,14 +1,26 @@
 //! Group commit: one thread owns the store; callers queue requests; each batch
 //! of waiting requests is applied and committed once, then every caller of
-//! the batch is answered.
+//! the batch is answered once the commit is durable.
+//!
+//! Where the engine can defer its sync (SQLite's WAL), a second thread makes
+//! commits durable: the writer commits a batch without waiting for the disk
+//! and goes on with the next; the sync thread takes every batch committed so
+//! far, syncs the WAL once, and answers them in commit order. A disk that
+//! takes L per sync thus no longer caps the writer at one batch per L, and
+//! the batches of callers that arrive during a sync are not split from the
+//! rest. While a sync runs the writer gathers what arrives into one commit
+//! (it would wait for the next sync anyway), so a batch's fixed cost is paid
+//! about once per sync. A failed sync answers its batches and every later
+//! one with the error (the host then stops: fail-stop).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::engine::DurableSync;
 use crate::{Result, Store, StoreError, WriteOp, WriteOutcome};
 
 /// Limits of a [`Writer`].
@@ -120,12 +132,54 @@ impl WriterHandle {
         Ok(ticket)
     }
 
+    /// Reserves a place in the queue, waiting asynchronously while it is
+    /// full, so that a caller can then submit without waiting (e.g. under a
+    /// lock that orders submissions). Dropping the slot gives the place back.
+    ///
+    /// # Errors
+    /// [`StoreError::WriterStopped`].
+    pub async fn reserve(&self) -> Result<Slot<'_>> {
+        let permit = self
+            .sender
+            .reserve()
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        Ok(Slot {
+            permit,
+            handle: self,
+        })
+    }
+
     /// Submits and waits for the commit (sync callers).
     ///
     /// # Errors
     /// As [`WriterHandle::submit`] and [`Ticket::wait`].
     pub fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<WriteOutcome>> {
         self.submit(ops)?.wait()
+    }
+}
+
+/// A reserved place in a writer's queue ([`WriterHandle::reserve`]).
+pub struct Slot<'a> {
+    permit: mpsc::Permit<'a, Job>,
+    handle: &'a WriterHandle,
+}
+
+impl std::fmt::Debug for Slot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot").finish_non_exhaustive()
+    }
+}
+
+impl Slot<'_> {
+    /// Queues a request in the reserved place, without waiting.
+    ///
+    /// # Errors
+    /// [`StoreError::TooLarge`].
+    pub fn submit(self, ops: Vec<WriteOp>) -> Result<Ticket> {
+        let (job, ticket) = self.handle.job(ops)?;
+        self.permit.send(job);
+        Ok(ticket)
     }
 }
 
@@ -210,25 +264,65 @@ fn now_ns() -> u64 {
     u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// Committed batches that may wait for the WAL sync; the writer waits
+/// beyond that.
+const SYNC_QUEUE_BATCHES_MAX: usize = 1_024;
+
+/// A committed batch's callers and outcome, to be answered.
+type Done = (Vec<Reply>, Result<Vec<Vec<WriteOutcome>>>);
+
 fn run(
     mut store: Store,
     mut receiver: mpsc::Receiver<Job>,
     batch_max: usize,
     stats: &WriterStats,
 ) -> Store {
+    // Where the engine allows it (SQLite's WAL), commits return before the
+    // disk has them and a thread of their own syncs: the next batch is
+    // written while the last one syncs, and one sync covers every batch
+    // written before it. Otherwise each commit is durable on return.
+    // Set while a sync runs: what is committed then waits for the next one
+    // anyway, so the writer gathers it into one commit instead of several.
+    let syncing = Arc::new(AtomicBool::new(false));
+    let syncer = match store.defer_sync() {
+        Ok(Some(mut durable)) => {
+            let (sender, done) = std::sync::mpsc::sync_channel::<Done>(SYNC_QUEUE_BATCHES_MAX);
+            std::thread::Builder::new()
+                .name("ledger-sync".into())
+                .spawn({
+                    let syncing = Arc::clone(&syncing);
+                    move || sync_loop(durable.as_mut(), &done, &syncing)
+                })
+                .ok()
+                .map(|thread| (sender, thread))
+        }
+        _ => None,
+    };
+    if syncer.is_none() {
+        // The sync thread could not start: commits stay durable on return.
+        let _ = store.restore_sync();
+    }
+    let sender = syncer.as_ref().map(|(sender, _)| sender.clone());
     let mut carried: Option<Job> = None;
     loop {
         let first = match carried.take() {
             Some(job) => job,
             None => match receiver.blocking_recv() {
                 Some(job) => job,
-                None => return store,
+                None => break,
             },
         };
         let mut events = first.events;
         let mut jobs = vec![first];
+        let gather_until = Instant::now() + GATHER_DURING_SYNC_MAX;
         while events < batch_max {
-            let Ok(job) = receiver.try_recv() else { break };
+            let Ok(job) = receiver.try_recv() else {
+                if syncing.load(Ordering::Acquire) && Instant::now() < gather_until {
+                    std::thread::sleep(GATHER_POLL);
+                    continue;
+                }
+                break;
+            };
             if events + job.events > batch_max {
                 carried = Some(job);
                 break;
@@ -236,11 +330,111 @@ fn run(
             events += job.events;
             jobs.push(job);
         }
-        execute_batch(&mut store, jobs, stats);
+        let done = execute_batch(&mut store, jobs, stats);
+        match &sender {
+            Some(sender) => {
+                if let Err(std::sync::mpsc::SendError(done)) = sender.send(done) {
+                    answer(done, Some(&StoreError::WriterStopped));
+                }
+            }
+            None => answer(done, None),
+        }
+    }
+    drop(sender);
+    if let Some((sender, thread)) = syncer {
+        // The sync thread answers what it holds, then ends.
+        drop(sender);
+        let _ = thread.join();
+        let _ = store.restore_sync();
+    }
+    store
+}
+
+/// Longest the writer gathers requests while a sync runs (a safety bound: a
+/// sync normally ends sooner).
+const GATHER_DURING_SYNC_MAX: Duration = Duration::from_millis(20);
+/// How often the gathering writer looks at its queue.
+const GATHER_POLL: Duration = Duration::from_micros(50);
+
+/// Longest a sync waits for more committed batches to join it.
+const GATHER_WAIT_MAX: Duration = Duration::from_millis(1);
+
+/// Makes every run of committed batches durable with one sync, then
+/// answers them in commit order. After a failed sync nothing is known to be
+/// durable: that batch's callers and every later one get the error.
+///
+/// Callers answered together come back together (terminals send their next
+/// request on the answer): so that they share the next sync rather than be
+/// split over two, a sync waits until as many requests are committed as the
+/// last sync covered, at most [`GATHER_WAIT_MAX`] and never longer than the
+/// last sync took. A lighter load waits once, then not at all.
+fn sync_loop(
+    durable: &mut dyn DurableSync,
+    done: &std::sync::mpsc::Receiver<Done>,
+    syncing: &AtomicBool,
+) {
+    let mut failed: Option<StoreError> = None;
+    let mut last_requests = 0usize;
+    let mut last_sync = Duration::ZERO;
+    while let Ok(first) = done.recv() {
+        let mut requests = first.0.len();
+        let mut ready = vec![first];
+        let deadline = Instant::now() + last_sync.min(GATHER_WAIT_MAX);
+        loop {
+            while let Ok(more) = done.try_recv() {
+                requests += more.0.len();
+                ready.push(more);
+            }
+            let now = Instant::now();
+            if requests >= last_requests || now >= deadline {
+                break;
+            }
+            match done.recv_timeout(deadline - now) {
+                Ok(more) => {
+                    requests += more.0.len();
+                    ready.push(more);
+                }
+                Err(_) => break,
+            }
+        }
+        last_requests = requests;
+        let started = Instant::now();
+        syncing.store(true, Ordering::Release);
+        if failed.is_none()
+            && let Err(error) = durable.sync()
+        {
+            failed = Some(error);
+        }
+        syncing.store(false, Ordering::Release);
+        last_sync = started.elapsed();
+        for batch in ready {
+            answer(batch, failed.as_ref());
+        }
     }
 }
 
-fn execute_batch(store: &mut Store, jobs: Vec<Job>, stats: &WriterStats) {
+/// Answers a batch's callers with its outcome, or with `failed`.
+fn answer((replies, outcome): Done, failed: Option<&StoreError>) {
+    let outcome = match failed {
+        Some(error) => Err(error.clone()),
+        None => outcome,
+    };
+    match outcome {
+        Ok(outcomes) => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                // A caller that stopped waiting is not an error.
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        Err(error) => {
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+fn execute_batch(store: &mut Store, jobs: Vec<Job>, stats: &WriterStats) -> Done {
     let mut replies = Vec::with_capacity(jobs.len());
     let mut requests = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -256,17 +450,5 @@ fn execute_batch(store: &mut Store, jobs: Vec<Job>, stats: &WriterStats) {
     stats
         .requests
         .fetch_add(replies.len() as u64, Ordering::Relaxed);
-    match outcome {
-        Ok(outcomes) => {
-            for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                // A caller that stopped waiting is not an error.
-                let _ = reply.send(Ok(outcome));
-            }
-        }
-        Err(error) => {
-            for reply in replies {
-                let _ = reply.send(Err(error.clone()));
-            }
-        }
-    }
+    (replies, outcome)
 }

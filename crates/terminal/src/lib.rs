@@ -51,6 +51,7 @@ pub mod amount;
 pub mod card;
 pub mod clock;
 pub mod keys;
+pub mod load;
 pub mod receipt;
 pub mod response;
 pub mod state;

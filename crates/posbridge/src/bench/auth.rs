@@ -7,6 +7,14 @@
 //! server that only decodes and re-encodes each message: the network and
 //! codec limit, of which the host's throughput is reported as a ratio.
 //!
+//! The terminals are `terminal::load`'s lean load generator: keys and PIN
+//! blocks derived before the timed window, the sale encoded once and
+//! patched per request, and `--client-threads` OS threads (default 1) each
+//! driving its share of the connections with non-blocking I/O, so that the
+//! figures measure the server rather than the client. Each phase also
+//! reports CPU per request (Linux): the load threads' own, and the rest of
+//! the process's (the echo server, or the host with its store writer).
+//!
 //! Closed loop by default (each terminal sends its next sale when the last
 //! is answered); `--rate R` is an open loop of R requests/s in total, each
 //! terminal on its own schedule, latency measured from the scheduled send
@@ -18,15 +26,13 @@
 // Rates, quantiles and schedules of a benchmark report, never money.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use cardsec::{Pin, TdesKey};
-use hdrhistogram::Histogram;
 use host::seed::{
     BENCH_CARD_EXPIRY, BENCH_CARD_PAN, BENCH_MERCHANT, HostKeys, bench_initial_ksn, bench_seed,
     bench_tid, sandbox_seed,
@@ -35,11 +41,10 @@ use host::server::{CONNECTIONS_MAX_DEFAULT, ServeConfig, start};
 use iso8583::{Message, MessageBuilder, de, decode_frame};
 use store::Store;
 use store::testing::TestDatabase;
-use terminal::card::{Card, EntryMode};
-use terminal::clock::SystemClock;
+use terminal::UTC_OFFSET_S_DEFAULT;
+use terminal::card::Card;
 use terminal::keys::InitialKey;
-use terminal::state::TerminalState;
-use terminal::{BATCH_ENTRIES_MAX, CardRead, Terminal, TerminalConfig};
+use terminal::load::{LoadReport, LoadSpec, LoadTerminal, Prepared, Window};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::InputError;
@@ -50,12 +55,20 @@ const PG_URL_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
 const SALE_MINOR: u64 = 100;
 /// The bench card's balance: far more than any run can spend.
 const CARD_FUNDS_MINOR: u64 = 1 << 50;
+/// ISO 4217 numeric code of the sandbox currency (CNY).
+const CURRENCY_CNY: u16 = 156;
+/// Closed loop: requests prepared per second of the window across all
+/// terminals, above what this kind of machine answers, so that the load's
+/// crypto stays out of the window.
+const CLOSED_LOOP_PREPARED_PER_S: f64 = 150_000.0;
+/// Prepared requests per terminal beyond the expected count (settlements).
+const PREPARED_SPARE: usize = 64;
+/// Most prepared requests per terminal (a DUKPT key allows about 1M).
+const PREPARED_PER_TERMINAL_MAX: usize = 1_000_000;
 /// How long a terminal waits for an answer.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most terminals.
 const TERMINALS_MAX: usize = 4_096;
-/// Highest latency the histograms track (µs).
-const LATENCY_MAX_US: u64 = 60_000_000;
 /// Fields the echo server copies into its answer.
 const ECHOED: [usize; 16] = [
     de::PROCESSING_CODE,
@@ -103,40 +116,45 @@ pub struct Args {
     /// bench card 6217008888888889 (PIN 1234); nothing is seeded or verified.
     #[arg(long)]
     host: Option<String>,
+    /// OS threads of the load generator (each drives its share of the
+    /// terminals' connections).
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
 }
 
-/// What one phase of load measured.
-struct Stats {
-    elapsed: Duration,
-    approved: u64,
-    latency: Histogram<u64>,
-    errors: BTreeMap<String, u64>,
-    settlements: u64,
-}
+/// What one phase of load measured, and the host's durable commits in it
+/// (an in-process host only).
+struct Stats(LoadReport, Option<u64>);
 
 impl Stats {
     fn per_s(&self) -> f64 {
-        self.approved as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        self.0.approved as f64 / self.0.elapsed.as_secs_f64().max(1e-9)
     }
 
     fn ms(&self, quantile: f64) -> f64 {
-        self.latency.value_at_quantile(quantile) as f64 / 1_000.0
+        self.0.latency.value_at_quantile(quantile) as f64 / 1_000.0
     }
 
     fn errors_total(&self) -> u64 {
-        self.errors.values().sum()
+        self.0.errors.values().sum()
     }
-}
 
-/// What one terminal thread measured.
-struct ThreadStats {
-    approved: u64,
-    latency: Histogram<u64>,
-    errors: BTreeMap<String, u64>,
-    settlements: u64,
+    /// CPU of the side under test (process minus load threads) per
+    /// approved request, µs.
+    fn server_cpu_us(&self) -> Option<f64> {
+        let (process, client) = (self.0.process_cpu?, self.0.client_cpu?);
+        let server = process.saturating_sub(client);
+        Some(server.as_secs_f64() * 1e6 / (self.0.approved.max(1) as f64))
+    }
+
+    /// CPU of the load threads per request sent, µs.
+    fn client_cpu_us(&self) -> Option<f64> {
+        let sent = self.0.approved + self.errors_total();
+        Some(self.0.client_cpu?.as_secs_f64() * 1e6 / (sent.max(1) as f64))
+    }
 }
 
 /// Runs the benchmark.
@@ -171,14 +189,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("binding the echo server")?;
     let echo_addr = listener.local_addr()?.to_string();
     let echo_task = runtime.spawn(echo_server(listener));
-    let echo = drive(&args, &echo_addr, "echo", progress)?;
+    let prepared = prepare(&args)?;
+    let echo = drive(&args, &prepared, &echo_addr, "echo", progress)?;
     echo_task.abort();
 
     let (host, ledger_sound, engine) = match &args.host {
-        Some(address) => (drive(&args, address, "host", progress)?, None, "external"),
+        Some(address) => (
+            drive(&args, &prepared, address, "host", progress)?,
+            None,
+            "external",
+        ),
         None => {
             let (url, scratch) = database(&args)?;
-            let (stats, sound) = in_process(&args, &runtime, &url, progress)?;
+            let (stats, sound) = in_process(&args, &prepared, &runtime, &url, progress)?;
             // Dropped outside the runtime (a PostgreSQL client is blocking).
             drop(runtime);
             drop(scratch);
@@ -212,6 +235,7 @@ fn database(args: &Args) -> anyhow::Result<(String, Option<TestDatabase>)> {
 /// Seeds, starts the host, drives it, stops it and verifies the ledger.
 fn in_process(
     args: &Args,
+    prepared: &Prepared,
     runtime: &tokio::runtime::Runtime,
     url: &str,
     progress: bool,
@@ -234,179 +258,78 @@ fn in_process(
         .block_on(start(config))
         .context("starting the host")?;
     let address = running.iso_addr.to_string();
-    let stats = drive(args, &address, "host", progress);
+    let commits_before = running.store_commits();
+    let stats = drive(args, prepared, &address, "host", progress).map(|mut stats| {
+        stats.1 = Some(running.store_commits() - commits_before);
+        stats
+    });
     let verified = runtime.block_on(running.shutdown_and(|store| store.verify_ledger()));
     let stats = stats?;
     let report = verified.context("stopping the host")??;
     Ok((stats, report.violations.is_empty()))
 }
 
-/// Runs the load of `args` against `address` for `args.duration`.
-fn drive(args: &Args, address: &str, label: &str, progress: bool) -> anyhow::Result<Stats> {
-    let count = args.terminals;
+/// Builds the bench terminals' sales and derives their keys and PIN blocks
+/// ahead of both phases (the same prepared load drives the echo server and
+/// the host).
+fn prepare(args: &Args) -> anyhow::Result<Prepared> {
+    let bdk = TdesKey::from_hex(domain::sandbox::BDK_HEX).context("sandbox BDK")?;
+    let mut terminals = Vec::with_capacity(args.terminals);
+    for index in 0..args.terminals {
+        let initial_ksn = bench_initial_ksn(index);
+        let ipek = InitialKey::Bdk(bdk.clone()).ipek(&initial_ksn)?;
+        terminals.push(LoadTerminal {
+            tid: bench_tid(index),
+            mid: BENCH_MERCHANT.to_owned(),
+            initial_ksn,
+            ipek,
+            mac_required: false,
+            batch: 1,
+        });
+    }
+    let spec = LoadSpec {
+        card: Card::new(BENCH_CARD_PAN, BENCH_CARD_EXPIRY)?,
+        pin: Pin::new(domain::sandbox::CARD_PIN)?,
+        amount_minor: SALE_MINOR,
+        currency: CURRENCY_CNY,
+        utc_offset_s: UTC_OFFSET_S_DEFAULT,
+        response_timeout: RESPONSE_TIMEOUT,
+        threads: args.client_threads,
+    };
+    let per_s = args.rate.unwrap_or(CLOSED_LOOP_PREPARED_PER_S);
+    let steps = (per_s * args.duration / args.terminals as f64).ceil() as usize + PREPARED_SPARE;
+    let steps = steps.min(PREPARED_PER_TERMINAL_MAX);
+    Ok(Prepared::new(terminals, spec, steps)?)
+}
+
+/// Runs the prepared load against `address` for `args.duration`.
+fn drive(
+    args: &Args,
+    prepared: &Prepared,
+    address: &str,
+    label: &str,
+    progress: bool,
+) -> anyhow::Result<Stats> {
     let duration = Duration::from_secs_f64(args.duration);
-    // Each terminal's interval between scheduled sends (open loop).
-    let interval = args
-        .rate
-        .map(|rate| Duration::from_secs_f64(count as f64 / rate));
-    let barrier = Arc::new(Barrier::new(count + 1));
     let approved = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
-    let mut threads = Vec::with_capacity(count);
-    for index in 0..count {
-        let address = address.to_owned();
-        let barrier = Arc::clone(&barrier);
-        let approved = Arc::clone(&approved);
-        let thread = std::thread::Builder::new()
-            .name(format!("bench-{}", bench_tid(index)))
-            .spawn(move || {
-                // The first send of each terminal is spread over one interval.
-                let offset = interval.map(|i| i.mul_f64(index as f64 / count as f64));
-                // Built here (a terminal is not Send); the barrier is passed
-                // either way so that no thread waits for a failed one.
-                let terminal = bench_terminal(index, &address);
-                barrier.wait();
-                let terminal = terminal?;
-                let started = Instant::now();
-                load(
-                    terminal,
-                    started,
-                    started + duration,
-                    interval,
-                    offset,
-                    &approved,
-                )
-            })
-            .context("starting a terminal thread")?;
-        threads.push(thread);
-    }
-    barrier.wait();
-    let started = Instant::now();
     let ticker = progress.then(|| {
         let approved = Arc::clone(&approved);
         let done = Arc::clone(&done);
         let label = label.to_owned();
+        let started = Instant::now();
         std::thread::spawn(move || show_progress(&label, started, duration, &approved, &done))
     });
-    let mut stats = Stats {
-        elapsed: Duration::ZERO,
-        approved: 0,
-        latency: histogram()?,
-        errors: BTreeMap::new(),
-        settlements: 0,
+    let window = Window {
+        duration,
+        rate: args.rate,
     };
-    let mut failure = None;
-    for thread in threads {
-        match thread.join() {
-            Ok(Ok(one)) => {
-                stats.approved += one.approved;
-                stats.latency.add(&one.latency)?;
-                stats.settlements += one.settlements;
-                for (code, n) in one.errors {
-                    *stats.errors.entry(code).or_default() += n;
-                }
-            }
-            Ok(Err(error)) => failure = Some(error),
-            Err(_) => failure = Some(anyhow::anyhow!("a terminal thread panicked")),
-        }
-    }
-    stats.elapsed = started.elapsed();
+    let report = prepared.run(address, window, &approved);
     done.store(true, Ordering::Relaxed);
     if let Some(ticker) = ticker {
         let _ = ticker.join();
     }
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(stats),
-    }
-}
-
-fn histogram() -> anyhow::Result<Histogram<u64>> {
-    Histogram::new_with_bounds(1, LATENCY_MAX_US, 3).context("histogram")
-}
-
-fn bench_terminal(index: usize, address: &str) -> anyhow::Result<Terminal> {
-    let tid = bench_tid(index);
-    let ksn = bench_initial_ksn(index);
-    let mut state = TerminalState::new(&tid, BENCH_MERCHANT, &ksn)?;
-    state.batch = 1;
-    let bdk = TdesKey::from_hex(domain::sandbox::BDK_HEX).context("sandbox BDK")?;
-    let ipek = InitialKey::Bdk(bdk).ipek(&ksn)?;
-    let mut config = TerminalConfig::new(address);
-    config.response_timeout = RESPONSE_TIMEOUT;
-    config.random_seed = u64::from(std::process::id()) ^ (index as u64).rotate_left(32);
-    Ok(Terminal::new(state, ipek, config, Box::new(SystemClock))?)
-}
-
-/// One terminal's loop: sales until the deadline.
-fn load(
-    mut terminal: Terminal,
-    started: Instant,
-    deadline: Instant,
-    interval: Option<Duration>,
-    offset: Option<Duration>,
-    approved: &AtomicU64,
-) -> anyhow::Result<ThreadStats> {
-    let card = Card::new(BENCH_CARD_PAN, BENCH_CARD_EXPIRY)?;
-    let pin = Pin::new(domain::sandbox::CARD_PIN)?;
-    let mut stats = ThreadStats {
-        approved: 0,
-        latency: histogram()?,
-        errors: BTreeMap::new(),
-        settlements: 0,
-    };
-    let mut next = offset.map(|offset| started + offset);
-    loop {
-        if terminal.state().entries.len() >= BATCH_ENTRIES_MAX {
-            // Outside the measurement; an open-loop schedule catches up.
-            match terminal.settle() {
-                Ok(outcome) if outcome.response_code.is_some() => stats.settlements += 1,
-                Ok(_) => *stats.errors.entry("settle_timeout".into()).or_default() += 1,
-                Err(_) => *stats.errors.entry("settle_transport".into()).or_default() += 1,
-            }
-        }
-        let scheduled = match next {
-            Some(at) => {
-                let now = Instant::now();
-                if at > now {
-                    std::thread::sleep(at - now);
-                }
-                at
-            }
-            None => Instant::now(),
-        };
-        if scheduled >= deadline {
-            break;
-        }
-        if let (Some(at), Some(interval)) = (next.as_mut(), interval) {
-            *at += interval;
-        }
-        let read = CardRead {
-            card: &card,
-            entry: EntryMode::Swipe,
-            pin: Some(&pin),
-        };
-        match terminal.sale(read, SALE_MINOR) {
-            Ok(outcome) => {
-                let micros = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
-                match outcome.response_code.as_deref() {
-                    Some("00") => {
-                        stats.approved += 1;
-                        approved.fetch_add(1, Ordering::Relaxed);
-                        stats.latency.saturating_record(micros.max(1));
-                    }
-                    Some(code) => *stats.errors.entry(code.to_owned()).or_default() += 1,
-                    None => *stats.errors.entry("timeout".into()).or_default() += 1,
-                }
-            }
-            Err(_) => {
-                *stats.errors.entry("transport".into()).or_default() += 1;
-                // Do not spin on a dead host.
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-    }
-    Ok(stats)
+    Ok(Stats(report?, None))
 }
 
 fn show_progress(
@@ -507,15 +430,25 @@ fn report(args: &Args, engine: &str, echo: &Stats, host: &Stats, ledger_sound: O
             "duration_s": args.duration,
             "mode": mode,
             "rate": args.rate,
-            "approved": host.approved,
+            "approved": host.0.approved,
             "approved_per_s": round(host.per_s(), 1),
             "p50_ms": round(host.ms(0.5), 3),
             "p99_ms": round(host.ms(0.99), 3),
             "p999_ms": round(host.ms(0.999), 3),
             "errors": host.errors_total(),
-            "errors_by_kind": host.errors,
-            "settlements": host.settlements,
-            "echo_round_trips": echo.approved,
+            "errors_by_kind": host.0.errors,
+            "settlements": host.0.settlements,
+            "reversals": host.0.reversals,
+            "host_commits": host.1,
+            "approved_per_commit": host.1.map(|c| round(host.0.approved as f64 / c.max(1) as f64, 1)),
+            "client_threads": args.client_threads,
+            "host_cpu_us_per_approved": host.server_cpu_us().map(|v| round(v, 2)),
+            "client_cpu_us_per_request": host.client_cpu_us().map(|v| round(v, 2)),
+            "late_p99_ms": round(host.0.late.value_at_quantile(0.99) as f64 / 1_000.0, 3),
+            "derived_inline": host.0.derived_inline,
+            "echo_server_cpu_us_per_round_trip": echo.server_cpu_us().map(|v| round(v, 2)),
+            "echo_client_cpu_us_per_request": echo.client_cpu_us().map(|v| round(v, 2)),
+            "echo_round_trips": echo.0.approved,
             "echo_per_s": round(echo.per_s(), 1),
             "echo_p50_ms": round(echo.ms(0.5), 3),
             "echo_p99_ms": round(echo.ms(0.99), 3),
@@ -541,12 +474,18 @@ fn report(args: &Args, engine: &str, echo: &Stats, host: &Stats, ledger_sound: O
             stats.ms(0.5),
             stats.ms(0.99),
             stats.ms(0.999),
-            stats.approved,
+            stats.0.approved,
             stats.errors_total(),
-            stats.settlements
+            stats.0.settlements
         );
-        if !stats.errors.is_empty() {
-            println!("  {:<13} errors by kind: {:?}", "", stats.errors);
+        if let (Some(server), Some(client)) = (stats.server_cpu_us(), stats.client_cpu_us()) {
+            println!(
+                "  {:<13} CPU per request: server {server:.1} µs, load {client:.1} µs",
+                ""
+            );
+        }
+        if !stats.0.errors.is_empty() {
+            println!("  {:<13} errors by kind: {:?}", "", stats.0.errors);
         }
     }
     println!("  ratio to echo: {ratio:.3}");
