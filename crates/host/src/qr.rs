@@ -281,33 +281,93 @@ fn capture(decision: &mut QrDecision, merchant: &MerchantRecord, base: u128, now
     });
 }
 
-/// The store request of a decision with the API's write: the wallet
-/// network's account, the transfers, the item, the API write, the records.
-fn ops(decision: &QrDecision, api: Option<WriteOp>) -> (AdminChange, Vec<WriteOp>) {
-    let change = AdminChange {
-        accounts: vec![wallet_network_account()],
-        api,
-        records: vec![Record::Transaction(decision.record.clone())],
-    };
-    let mut ops = vec![WriteOp::CreateAccounts(change.accounts.clone())];
-    if !decision.transfers.is_empty() {
-        ops.push(WriteOp::CreateTransfers(decision.transfers.clone()));
+/// A change of the running host with ledger transfers and settlement
+/// items beside an [`AdminChange`] (a QR capture, a sandbox issuer card).
+#[derive(Debug, Clone, Default)]
+pub struct HostChange {
+    /// Accounts, the API's write and the records.
+    pub admin: AdminChange,
+    /// Ledger transfers, committed with the records.
+    pub transfers: Vec<ledger::NewTransfer>,
+    /// Settlement items, committed with the records.
+    pub items: Vec<SettlementItem>,
+}
+
+impl HostChange {
+    /// The store request: accounts, transfers, items, the API write, then
+    /// the host records (the store writes the items, the API write and the
+    /// records only if every transfer was created).
+    #[must_use]
+    pub fn ops(&self) -> Vec<WriteOp> {
+        let mut ops = Vec::new();
+        if !self.admin.accounts.is_empty() {
+            ops.push(WriteOp::CreateAccounts(self.admin.accounts.clone()));
+        }
+        if !self.transfers.is_empty() {
+            ops.push(WriteOp::CreateTransfers(self.transfers.clone()));
+        }
+        if !self.items.is_empty() {
+            ops.push(WriteOp::SettlementItems(self.items.clone()));
+        }
+        ops.extend(self.admin.api.clone());
+        ops.push(WriteOp::HostRows(
+            self.admin.records.iter().map(Record::row).collect(),
+        ));
+        ops
     }
-    if let Some(item) = &decision.item {
-        ops.push(WriteOp::SettlementItems(vec![item.clone()]));
+
+    /// The change of an approved or declined QR payment with `api`.
+    #[must_use]
+    pub fn of_decision(decision: &QrDecision, api: Option<WriteOp>) -> HostChange {
+        HostChange {
+            admin: AdminChange {
+                accounts: vec![wallet_network_account()],
+                api,
+                records: vec![Record::Transaction(decision.record.clone())],
+            },
+            transfers: decision.transfers.clone(),
+            items: decision.item.iter().cloned().collect(),
+        }
     }
-    ops.extend(change.api.clone());
-    ops.push(WriteOp::HostRows(
-        change.records.iter().map(Record::row).collect(),
-    ));
-    (change, ops)
 }
 
 impl Host {
+    /// Runs one [`HostChange`] built by `prepare` under the state lock:
+    /// committed as one request, applied to the state once durable and
+    /// only if everything applied (as `Host::admin_change`).
+    ///
+    /// # Errors
+    /// `prepare`'s error (nothing written); [`AdminError::Store`] when the
+    /// commit failed.
+    pub async fn host_change<T, E, F>(&self, prepare: F) -> Result<(T, AdminOutcome), E>
+    where
+        E: From<AdminError>,
+        F: FnOnce(&HostState) -> Result<(T, HostChange), E>,
+    {
+        let parts = self.admin_parts();
+        let mut state = parts.state.lock().await;
+        let (value, change) = prepare(&state)?;
+        let ticket = parts
+            .writer
+            .submit_async(change.ops())
+            .await
+            .map_err(|e| AdminError::Store(e.to_string()))?;
+        let outcomes = ticket
+            .recv()
+            .await
+            .map_err(|e| AdminError::Store(e.to_string()))?;
+        let outcome = change.admin.outcome(outcomes);
+        if outcome.applied() {
+            for record in change.admin.records {
+                state.apply(record);
+            }
+        }
+        Ok((value, outcome))
+    }
+
     /// Authorizes and captures a QR payment: decided under the state lock,
     /// written with the API's write (built by `api` from the decision) as
-    /// one request, applied to the state once durable and only if
-    /// everything applied.
+    /// one request.
     ///
     /// # Errors
     /// `api`'s error or a [`QrRefusal`] mapped by `E` (nothing written);
@@ -322,27 +382,13 @@ impl Host {
         E: From<AdminError> + From<QrRefusal>,
         F: FnOnce(&HostState, &QrDecision) -> Result<Option<WriteOp>, E>,
     {
-        let parts = self.admin_parts();
-        let mut state = parts.state.lock().await;
-        let decision = decide(&state, payment, now_s)?;
-        let write = api(&state, &decision)?;
-        let (change, ops) = ops(&decision, write);
-        let ticket = parts
-            .writer
-            .submit_async(ops)
-            .await
-            .map_err(|e| AdminError::Store(e.to_string()))?;
-        let outcomes = ticket
-            .recv()
-            .await
-            .map_err(|e| AdminError::Store(e.to_string()))?;
-        let outcome = change.outcome(outcomes);
-        if outcome.applied() {
-            for record in change.records {
-                state.apply(record);
-            }
-        }
-        Ok((decision, outcome))
+        self.host_change(|state| {
+            let decision = decide(state, payment, now_s)?;
+            let write = api(state, &decision)?;
+            let change = HostChange::of_decision(&decision, write);
+            Ok((decision, change))
+        })
+        .await
     }
 }
 
@@ -371,7 +417,9 @@ mod tests {
             },
         );
         let plan: FeePlan = domain::sandbox::fee_plan();
-        state.fee_plans.insert(domain::sandbox::FEE_PLAN.into(), plan);
+        state
+            .fee_plans
+            .insert(domain::sandbox::FEE_PLAN.into(), plan);
         state
     }
 
@@ -399,7 +447,13 @@ mod tests {
         };
         check(10_000, Channel::WalletQr, ResponseCode::Approved, 38, 2);
         check(12_345, Channel::UnionPayQr, ResponseCode::Approved, 74, 2);
-        check(10_051, Channel::WalletQr, ResponseCode::InsufficientFunds, 0, 0);
+        check(
+            10_051,
+            Channel::WalletQr,
+            ResponseCode::InsufficientFunds,
+            0,
+            0,
+        );
         check(10_005, Channel::UnionPayQr, ResponseCode::DoNotHonor, 0, 0);
         check(100, Channel::WalletQr, ResponseCode::Approved, 0, 1);
     }

@@ -66,6 +66,9 @@ mod ledger_balance;
 mod seed_accounts;
 mod transactions;
 
+mod issuer_cards;
+mod qr;
+
 use std::sync::Arc;
 
 pub use auth::{Action, Caller, Role, authorize, hash_key};
