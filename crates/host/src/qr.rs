@@ -365,6 +365,21 @@ impl Host {
         Ok((value, outcome))
     }
 
+    /// The code of merchant `mid`'s fee plan when the host does not hold
+    /// it yet (a plan created after the start; see `crate::plans`).
+    pub async fn missing_fee_plan(&self, mid: &str) -> Option<String> {
+        let state = self.admin_parts().state.lock().await;
+        let code = &state.merchants.get(mid)?.fee_plan;
+        (!code.is_empty() && !state.fee_plans.contains_key(code)).then(|| code.clone())
+    }
+
+    /// Adds a fee plan read from the store (plans are immutable: one the
+    /// host holds already is kept).
+    pub async fn add_fee_plan(&self, code: String, plan: domain::fees::FeePlan) {
+        let mut state = self.admin_parts().state.lock().await;
+        state.fee_plans.entry(code).or_insert(plan);
+    }
+
     /// Authorizes and captures a QR payment: decided under the state lock,
     /// written with the API's write (built by `api` from the decision) as
     /// one request.

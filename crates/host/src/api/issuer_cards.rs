@@ -102,12 +102,12 @@ impl CardBody {
         let (product, range_program) = match (&pan, route) {
             (None, _) => {
                 errors.push(FieldError::new("pan", "digits that pass the Luhn check"));
-                (CardProduct::Debit, None)
+                (None, None)
             }
-            (Some(_), Some(Route::OnUs { product, program })) => (*product, program.clone()),
+            (Some(_), Some(Route::OnUs { product, program })) => (Some(*product), program.clone()),
             (Some(_), _) => {
                 errors.push(FieldError::new("pan", "the BIN is not one of the bank's"));
-                (CardProduct::Debit, None)
+                (None, None)
             }
         };
         if domain::YearMonth::parse_yymm(&self.expiry).is_none() {
@@ -117,7 +117,7 @@ impl CardBody {
         if pin.is_none() {
             errors.push(FieldError::new("pin", "4 to 12 digits"));
         }
-        let available = self.available(product, &mut errors);
+        let available = product.map_or(0, |p| self.available(p, &mut errors));
         let status = self.status.as_deref().unwrap_or("active");
         if !["active", "lost", "stolen"].contains(&status) {
             errors.push(FieldError::new("status", "active, lost or stolen"));
@@ -130,8 +130,8 @@ impl CardBody {
                 ));
             }
         }
-        match (pan, pin) {
-            (Some(pan), Some(pin)) if errors.is_empty() => Ok(NewCard {
+        match (pan, pin, product) {
+            (Some(pan), Some(pin), Some(product)) if errors.is_empty() => Ok(NewCard {
                 pan,
                 pin,
                 product,

@@ -75,6 +75,7 @@ pub use auth::{Action, Caller, Role, authorize, hash_key};
 pub use db::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, FieldError};
 pub use extract::{Answer, Committed, PendingWrite, PostRequest};
+pub use issuer_cards::{ISSUED_CARD_ACCOUNT_BASE, ISSUED_FUNDING_TRANSFER_BASE};
 pub use seed::{seed_sandbox, seed_sandbox_keys};
 
 pub(crate) use fee_plans::plan_from_document;

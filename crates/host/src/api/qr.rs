@@ -111,6 +111,7 @@ pub(crate) fn validate_common(
     }
     let minor = amount.validate("amount", errors);
     if minor.0 == 0 || minor.0 > AMOUNT_MINOR_MAX {
+        // (a negative amount is named by `Money::validate`)
         errors.push(FieldError::new(
             "amount.amount_minor",
             format!("1 to {AMOUNT_MINOR_MAX}"),
@@ -224,6 +225,14 @@ where
             "QR payments are taken by a server running the terminal host".to_owned(),
         ));
     };
+    if let Some(code) = host.missing_fee_plan(&payment.mid).await {
+        // Read without the host's lock, as the ISO path does (`crate::plans`).
+        let wanted = code.clone();
+        let row = state.read(move |store| store.fee_plan(&wanted)).await?;
+        if let Some(plan) = row.and_then(|r| super::plan_from_document(&r.document)) {
+            host.add_fee_plan(code, plan).await;
+        }
+    }
     let now_s = i64::try_from(state.now_ns() / 1_000_000_000).unwrap_or(0);
     host.qr_capture(payment, now_s, |_, decision| build(decision).map(Some))
         .await
