@@ -69,11 +69,20 @@ fn everything_stored(store: &mut store::Store) -> String {
     text
 }
 
+/// code, amount, tid, status, reason, channel.
+type Case = (
+    &'static str,
+    i64,
+    Option<&'static str>,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+);
+
 async fn wallet_and_unionpay_payments_capture_with_the_plan_fee(server: TestServer) {
     let start = now_s();
     let http = Http(server.running.http_addr);
-    // (code, amount, tid, status, reason, channel)
-    let cases: [(&str, i64, Option<&str>, &str, Option<&str>, &str); 5] = [
+    let cases: [Case; 5] = [
         (WALLET_CODE, 12_345, None, "approved", None, "wallet_qr"),
         (
             UNIONPAY_CODE,
