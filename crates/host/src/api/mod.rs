@@ -8,6 +8,9 @@
 //! of the terminal host's transactions and the ledger: [`accounts`],
 //! [`bindings`], `approvals`, `transactions`, `ledger_balance`.
 //!
+//! QR payments and orders (`qr`, captured through `crate::qr` on the
+//! running host) and the sandbox issuer's test cards (`issuer_cards`).
+//!
 //! How an endpoint is written (see `fee_plans.rs`):
 //!
 //! 1. Declare it in [`openapi::endpoints`]: method, path, summary, roles,
