@@ -203,7 +203,10 @@ async fn wallet_and_unionpay_payments_capture_with_the_plan_fee(server: TestServ
             )
         })
         .await;
-    assert!(report.transfers > 0, "{report:?}");
+    assert!(
+        report.violations.is_empty() && report.transfers > 0,
+        "{report:?}"
+    );
     assert!(!stored.contains(WALLET_CODE) && !stored.contains(UNIONPAY_CODE));
     let wallet: i64 = approved
         .iter()
@@ -301,7 +304,10 @@ async fn orders_are_paid_once(server: TestServer) {
             )
         })
         .await;
-    assert!(report.transfers > 0, "{report:?}");
+    assert!(
+        report.violations.is_empty() && report.transfers > 0,
+        "{report:?}"
+    );
     assert_eq!(items.len(), 1, "{items:?}");
     let item = &items[&format!("{rrn}/capture")];
     assert_eq!((item.amount_minor, item.fee_minor), (8_800, fee));
@@ -473,7 +479,10 @@ async fn an_issued_card_sells_on_a_real_terminal(server: TestServer) {
             (everything_stored(s), s.verify_ledger().unwrap(), accounts)
         })
         .await;
-    assert!(report.transfers > 0, "{report:?}");
+    assert!(
+        report.violations.is_empty() && report.transfers > 0,
+        "{report:?}"
+    );
     assert!(!stored.contains(ISSUED_PAN) && !stored.contains(COBRAND_PAN));
     let base = host::api::ISSUED_CARD_ACCOUNT_BASE;
     let balance_of = |id: u128| {
