@@ -11,7 +11,10 @@ mod support;
 
 use support::*;
 
-engines!(sandbox_endpoints_are_404_in_production);
+engines!(
+    sandbox_endpoints_are_404_in_production,
+    an_expired_order_is_not_paid,
+);
 
 async fn sandbox_endpoints_are_404_in_production(h: Harness) {
     let created = h
@@ -66,4 +69,27 @@ async fn sandbox_endpoints_are_404_in_production(h: Harness) {
         .await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.json()["status"], "pending");
+}
+
+async fn an_expired_order_is_not_paid(h: Harness) {
+    let order = h
+        .post(
+            "/v1/qr/orders",
+            MERCHANT_1,
+            r#"{"mid":"100000000000001","amount":{"amount_minor":500,"currency":"CNY"},"expires_in_s":60}"#,
+        )
+        .await;
+    assert_eq!(order.status, 201, "{}", order.text);
+    let body = order.json();
+    // The harness's clock starts at 2026-01-01T00:00:00Z.
+    assert_eq!(body["expires_at"], "2026-01-01T00:01:00.000Z");
+    let pay = format!("/v1/qr/orders/{}/pay", body["id"].as_str().unwrap());
+    h.clock.advance(60 * 1_000_000_000);
+    let reply = h.post(&pay, ADMIN, "{}").await;
+    assert_problem(&reply, 409);
+    assert!(
+        reply.json()["detail"].as_str().unwrap().contains("expired"),
+        "{}",
+        reply.text
+    );
 }

@@ -278,6 +278,20 @@ async fn orders_are_paid_once(server: TestServer) {
     assert_eq!(read["version"], 2);
     let twice = http.post(&pay, ADMIN, "{}").await;
     assert_eq!(twice.status, 409, "{}", twice.text);
+    // Two notifications at once: exactly one pays.
+    let racing = http.post("/v1/qr/orders", MERCHANT_1, &order(4_200)).await;
+    let racing_pay = format!(
+        "/v1/qr/orders/{}/pay",
+        racing.json()["id"].as_str().unwrap()
+    );
+    let (a, b) = tokio::join!(
+        http.post(&racing_pay, ADMIN, "{}"),
+        http.post(&racing_pay, ADMIN, "{}")
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} {}", a.text, b.text);
+    let racing_fee = expected_fee(4_200, standard_rate("wallet_qr"));
     // A declined notification ends the order too.
     let declined = http.post("/v1/qr/orders", ADMIN, &order(1_051)).await;
     let declined_id = declined.json()["id"].as_str().unwrap().to_owned();
@@ -308,11 +322,14 @@ async fn orders_are_paid_once(server: TestServer) {
         report.violations.is_empty() && report.transfers > 0,
         "{report:?}"
     );
-    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items.len(), 2, "{items:?}");
     let item = &items[&format!("{rrn}/capture")];
     assert_eq!((item.amount_minor, item.fee_minor), (8_800, fee));
     assert_eq!(item.tid, "T0000001");
-    assert_eq!((merchant, network), (i128::from(8_800 - fee), -8_800));
+    assert_eq!(
+        (merchant, network),
+        (i128::from(8_800 - fee + 4_200 - racing_fee), -8_800)
+    );
 }
 
 /// Per case: path, key, body, and the fields the 422 names.
