@@ -155,14 +155,41 @@ pub fn decide(state: &HostState, payment: &QrPayment, now_s: i64) -> Result<QrDe
     let fee = fee_of(state, merchant, payment, certification)?;
     let code = domain::wallet::simulated_answer(payment.amount);
     let rrn_number = u128::from(state.next_rrn);
-    let rrn = format!("{:012}", state.next_rrn);
+    let record = transaction(state.next_rrn, merchant, payment, code, now_s);
+    let mut decision = QrDecision {
+        rrn: record.rrn.clone(),
+        code,
+        fee: if code.is_approved() { fee } else { 0 },
+        business_date: None,
+        at_s: now_s,
+        record,
+        transfers: Vec::new(),
+        item: None,
+    };
+    decision.record.fee = decision.fee;
+    if code.is_approved() {
+        capture(&mut decision, merchant, rrn_number << 8, now_s);
+    }
+    Ok(decision)
+}
+
+/// The transaction record of `payment` answered `code` (its fee is set by
+/// the caller).
+fn transaction(
+    rrn_number: u64,
+    merchant: &MerchantRecord,
+    payment: &QrPayment,
+    code: ResponseCode,
+    now_s: i64,
+) -> TransactionRecord {
+    let rrn = format!("{rrn_number:012}");
     let approved = code.is_approved();
-    let record = TransactionRecord {
-        rrn: rrn.clone(),
+    TransactionRecord {
+        request_key: format!("qr/{rrn}"),
+        rrn,
         kind: "sale".to_owned(),
         tid: payment.tid.clone(),
         mid: payment.mid.clone(),
-        request_key: format!("qr/{rrn}"),
         token: String::new(),
         masked: payment.masked.clone(),
         route: "qr".to_owned(),
@@ -177,7 +204,7 @@ pub fn decide(state: &HostState, payment: &QrPayment, now_s: i64) -> Result<QrDe
         batch: 0,
         refunded: 0,
         original: String::new(),
-        certification,
+        certification: merchant.stage == "certification",
         payer_account: if approved {
             payer_account(payment.channel)
         } else {
@@ -187,26 +214,12 @@ pub fn decide(state: &HostState, payment: &QrPayment, now_s: i64) -> Result<QrDe
         pending_transfer: 0,
         discount: 0,
         points: 0,
-        fee: if approved { fee } else { 0 },
+        fee: 0,
         fee_share: 0,
         channel: payment.channel.as_str().to_owned(),
         program: String::new(),
         at_s: now_s,
-    };
-    let mut decision = QrDecision {
-        rrn,
-        code,
-        fee: record.fee,
-        business_date: None,
-        at_s: now_s,
-        record,
-        transfers: Vec::new(),
-        item: None,
-    };
-    if approved {
-        capture(&mut decision, merchant, rrn_number << 8, now_s);
     }
-    Ok(decision)
 }
 
 /// The fee of `payment` under the merchant's plan (none without a plan or

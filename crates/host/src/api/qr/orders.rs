@@ -202,21 +202,7 @@ pub(crate) async fn pay(
     let _admin = state.admin_lock().await;
     pending.recheck(&state).await?;
     let (mut order, row) = load(&state, pending.caller(), &id).await?;
-    if order["status"] != "pending" {
-        return Err(ApiError::Conflict(format!(
-            "the order is {} already",
-            order["status"].as_str().unwrap_or_default()
-        )));
-    }
-    let expires_ns = row.created_at_ns.saturating_add(
-        order["expires_in_s"]
-            .as_u64()
-            .unwrap_or(0)
-            .saturating_mul(1_000_000_000),
-    );
-    if state.now_ns() >= expires_ns {
-        return Err(ApiError::Conflict("the order expired".to_owned()));
-    }
+    payable(&order, &row, state.now_ns())?;
     let amount: Money =
         serde_json::from_value(order["amount"].clone()).map_err(ApiError::internal)?;
     let payment = QrPayment {
@@ -257,6 +243,26 @@ pub(crate) async fn pay(
     pending
         .finish(&state, outcome.api(), StatusCode::CREATED, text)
         .await
+}
+
+/// Refuses an order that is not `pending` or has expired at `now_ns`.
+fn payable(order: &Value, row: &ResourceRow, now_ns: u64) -> Result<(), ApiError> {
+    if order["status"] != "pending" {
+        return Err(ApiError::Conflict(format!(
+            "the order is {} already",
+            order["status"].as_str().unwrap_or_default()
+        )));
+    }
+    let expires_ns = row.created_at_ns.saturating_add(
+        order["expires_in_s"]
+            .as_u64()
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000),
+    );
+    if now_ns >= expires_ns {
+        return Err(ApiError::Conflict("the order expired".to_owned()));
+    }
+    Ok(())
 }
 
 /// JSON schema of the order body.
