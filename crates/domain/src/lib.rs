@@ -43,6 +43,7 @@ pub mod response;
 pub mod routing;
 pub mod sandbox;
 pub mod settlement;
+pub mod wallet;
 
 pub use date::{BusinessDate, YearMonth};
 pub use money::{AmountMinor, Currency};

@@ -15,6 +15,8 @@
 //!   off-us captures; exceptions as resources.
 //! - [`records`] / [`state`]: the host's records and their text form in the
 //!   store's host tables; [`seed`]: keys and the sandbox seeding.
+//! - [`qr`]: QR payments authorized by the wallet network and captured like
+//!   card sales, with the API's resource in one request.
 //! - [`admin`]: operator changes of merchants and terminals, written with
 //!   the API's resource in one request and applied to the running host.
 //! - [`http_server::router`]: `GET /metrics` merged with the HTTP API ([`api`]).
@@ -29,6 +31,7 @@ mod follow;
 pub mod http_server;
 pub mod metrics;
 pub mod plans;
+pub mod qr;
 pub mod reconcile;
 pub mod records;
 pub mod request;

@@ -671,6 +671,11 @@ async fn openapi_documents_every_route(h: Harness) {
         ("post", "/v1/terminals/{tid}/suspend"),
         ("get", "/v1/reports/daily"),
         ("get", "/v1/reconciliation/exceptions"),
+        ("post", "/v1/qr/payments"),
+        ("post", "/v1/qr/orders"),
+        ("get", "/v1/qr/orders/{id}"),
+        ("post", "/v1/qr/orders/{id}/pay"),
+        ("post", "/v1/issuer/cards"),
     ];
     assert_eq!(operations, expected.len());
     for (method, path) in expected {

@@ -293,6 +293,43 @@ const ROWS: &[Row] = &[
         "",
         [OK, NO, NO, NO, NO, NO, NO],
     ),
+    // QR payments and issuer cards need the terminal host, which this
+    // in-process API runs without (409); another merchant's MID is 422.
+    row(
+        "post",
+        "/v1/qr/payments",
+        "/v1/qr/payments",
+        "qr_payment",
+        [409, NO, NO, 409, 422, NO, NO],
+    ),
+    row(
+        "post",
+        "/v1/qr/orders",
+        "/v1/qr/orders",
+        "qr_order",
+        [OK, NO, NO, OK, 422, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/qr/orders/{id}",
+        "/v1/qr/orders/{o1}",
+        "",
+        [OK, NO, NO, OK, NF, NO, NO],
+    ),
+    row(
+        "post",
+        "/v1/qr/orders/{id}/pay",
+        "/v1/qr/orders/{o1}/pay",
+        "status",
+        [409, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "post",
+        "/v1/issuer/cards",
+        "/v1/issuer/cards",
+        "issuer_card",
+        [409, NO, NO, NO, NO, NO, NO],
+    ),
 ];
 
 fn body(kind: &str, i: usize) -> String {
@@ -323,6 +360,15 @@ fn body(kind: &str, i: usize) -> String {
             "initial_ksn": format!("FFFF98765433{i:02}E00000"), "mac_required": false})
         .to_string(),
         "status" => "{}".to_owned(),
+        "qr_payment" => json!({"mid": MID_1, "amount": {"amount_minor": 1_000, "currency": "CNY"},
+            "payment_code": "281234567890123456"})
+        .to_string(),
+        "qr_order" => {
+            json!({"mid": MID_1, "amount": {"amount_minor": 1_000, "currency": "CNY"}}).to_string()
+        }
+        "issuer_card" => json!({"pan": "6217009999999995", "expiry": "3012", "pin": "1234",
+            "balance": {"amount_minor": 1_000, "currency": "CNY"}})
+        .to_string(),
         _ => String::new(),
     }
 }
@@ -355,6 +401,11 @@ async fn setup(h: &Harness) -> (String, String, String) {
 
 async fn every_endpoint_for_every_role(h: Harness) {
     let (other_owner, a1, a2) = setup(&h).await;
+    let order = h
+        .send(call("POST", "/v1/qr/orders", Some(MERCHANT_1)).body(&body("qr_order", 0)))
+        .await;
+    assert_eq!(order.status, 201, "{}", order.text);
+    let o1 = order.json()["id"].as_str().unwrap().to_owned();
     let keys = [
         ADMIN,
         BANK,
@@ -381,7 +432,11 @@ async fn every_endpoint_for_every_role(h: Harness) {
             .as_array()
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let path = row.path.replace("{a1}", &a1).replace("{a2}", &a2);
+        let path = row
+            .path
+            .replace("{a1}", &a1)
+            .replace("{a2}", &a2)
+            .replace("{o1}", &o1);
         let method = row.method.to_uppercase();
         if endpoint.action.is_some() {
             let mut request = call(&method, &path, None);

@@ -103,6 +103,16 @@ pub enum Action {
     ReadDailyReport,
     /// `GET /v1/reconciliation/exceptions`.
     ReadReconciliation,
+    /// `POST /v1/qr/payments` (a merchant: its own).
+    CreateQrPayment,
+    /// `POST /v1/qr/orders` (a merchant: its own).
+    CreateQrOrder,
+    /// `GET /v1/qr/orders/{id}` (a merchant: its own).
+    ReadQrOrder,
+    /// `POST /v1/qr/orders/{id}/pay` (sandbox: the wallet's notification).
+    PayQrOrder,
+    /// `POST /v1/issuer/cards` (sandbox).
+    CreateIssuerCard,
 }
 
 /// The roles allowed each action. Scope checks (a brand reading only its
@@ -150,6 +160,11 @@ const PERMISSIONS: &[(Action, &[Role])] = &[
         &[Role::Operator, Role::Bank, Role::Brand, Role::Merchant],
     ),
     (Action::ReadReconciliation, &[Role::Operator]),
+    (Action::CreateQrPayment, &[Role::Operator, Role::Merchant]),
+    (Action::CreateQrOrder, &[Role::Operator, Role::Merchant]),
+    (Action::ReadQrOrder, &[Role::Operator, Role::Merchant]),
+    (Action::PayQrOrder, &[Role::Operator]),
+    (Action::CreateIssuerCard, &[Role::Operator]),
 ];
 
 /// The authenticated caller of a request.

@@ -8,6 +8,9 @@
 //! of the terminal host's transactions and the ledger: [`accounts`],
 //! [`bindings`], `approvals`, `transactions`, `ledger_balance`.
 //!
+//! QR payments and orders (`qr`, captured through `crate::qr` on the
+//! running host) and the sandbox issuer's test cards (`issuer_cards`).
+//!
 //! How an endpoint is written (see `fee_plans.rs`):
 //!
 //! 1. Declare it in [`openapi::endpoints`]: method, path, summary, roles,
@@ -66,12 +69,16 @@ mod ledger_balance;
 mod seed_accounts;
 mod transactions;
 
+mod issuer_cards;
+mod qr;
+
 use std::sync::Arc;
 
 pub use auth::{Action, Caller, Role, authorize, hash_key};
 pub use db::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, FieldError};
 pub use extract::{Answer, Committed, PendingWrite, PostRequest};
+pub use issuer_cards::{ISSUED_CARD_ACCOUNT_BASE, ISSUED_FUNDING_TRANSFER_BASE};
 pub use seed::{seed_sandbox, seed_sandbox_keys};
 
 pub(crate) use fee_plans::plan_from_document;

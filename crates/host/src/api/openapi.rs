@@ -12,6 +12,7 @@ use super::{
     reconciliation, reports,
 };
 use super::{accounts, approvals, bindings, ledger_balance, transactions};
+use super::{issuer_cards, qr};
 use super::{merchants, onboarding, terminals};
 
 /// One endpoint: its documentation and its handler.
@@ -206,6 +207,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     list.extend(account_endpoints());
     list.extend(binding_endpoints());
     list.extend(merchant_endpoints());
+    list.extend(qr_endpoints());
     list.sort_by_key(|e| (e.path, e.method));
     list
 }
@@ -565,4 +567,66 @@ pub fn document() -> Value {
 
 async fn document_handler() -> Json<Value> {
     Json(document())
+}
+
+fn qr_endpoints() -> Vec<Endpoint> {
+    let id = || vec![path_parameter("id")];
+    vec![
+        Endpoint {
+            request: Some(qr::payment_request_schema()),
+            response: (201, qr::payment_response_schema()),
+            ..endpoint(
+                "post",
+                "/v1/qr/payments",
+                "Consumer-presented QR: capture a scanned payment code (a decline is 201 with status declined)",
+                Some(Action::CreateQrPayment),
+                post(qr::pay),
+            )
+        },
+        Endpoint {
+            request: Some(qr::orders::request_schema()),
+            response: (201, qr::orders::response_schema()),
+            ..endpoint(
+                "post",
+                "/v1/qr/orders",
+                "Merchant-presented dynamic QR for an amount",
+                Some(Action::CreateQrOrder),
+                post(qr::orders::create),
+            )
+        },
+        Endpoint {
+            response: (200, qr::orders::response_schema()),
+            parameters: id(),
+            ..endpoint(
+                "get",
+                "/v1/qr/orders/{id}",
+                "One QR order (a merchant key: its own)",
+                Some(Action::ReadQrOrder),
+                get(qr::orders::get),
+            )
+        },
+        Endpoint {
+            request: Some(qr::orders::pay_schema()),
+            response: (201, qr::payment_response_schema()),
+            parameters: id(),
+            ..endpoint(
+                "post",
+                "/v1/qr/orders/{id}/pay",
+                "Sandbox: the wallet network's notification paying an order (once)",
+                Some(Action::PayQrOrder),
+                post(qr::orders::pay),
+            )
+        },
+        Endpoint {
+            request: Some(issuer_cards::request_schema()),
+            response: (201, issuer_cards::response_schema()),
+            ..endpoint(
+                "post",
+                "/v1/issuer/cards",
+                "Sandbox: an on-us test card (answered masked, never the PAN or PIN)",
+                Some(Action::CreateIssuerCard),
+                post(issuer_cards::create),
+            )
+        },
+    ]
 }
