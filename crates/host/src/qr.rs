@@ -18,8 +18,10 @@
 //! (none in certification mode, which charges no fee either). A decline is
 //! recorded as a declined transaction and moves no money.
 //!
-//! Like `crate::admin`, the change holds the state lock until its commit
-//! is durable and applies its records only if the API write applied too.
+//! Like `crate::admin`, the change is built and queued under the state
+//! lock and its records are applied only once the commit is durable and
+//! only if the API write applied too; its RRN is taken from the counter at
+//! once, so no authorization decided meanwhile can use it.
 //! The wallet network's settlement account is created (idempotently) by
 //! the first QR payment's request, so databases seeded before it exist
 //! need no migration. QR refunds are not offered yet; route `qr` keeps QR
@@ -357,20 +359,34 @@ impl Host {
         E: From<AdminError>,
         F: FnOnce(&HostState) -> Result<(T, HostChange), E>,
     {
-        let parts = self.admin_parts();
-        let mut state = parts.state.lock().await;
-        let (value, change) = prepare(&state)?;
-        let ticket = parts
+        let slot = self
+            .admin_parts()
             .writer
-            .submit_async(change.ops())
+            .reserve()
             .await
             .map_err(|e| AdminError::Store(e.to_string()))?;
+        let (value, change, ticket) = {
+            let mut state = self.state();
+            let (value, change) = prepare(&state)?;
+            let ticket = slot
+                .submit(change.ops())
+                .map_err(|e| AdminError::Store(e.to_string()))?;
+            // The RRNs are taken now, so no authorization decided before
+            // the commit can use them; the records wait for the commit.
+            for record in &change.admin.records {
+                if let Record::Transaction(transaction) = record {
+                    state.reserve_rrn(&transaction.rrn);
+                }
+            }
+            (value, change, ticket)
+        };
         let outcomes = ticket
             .recv()
             .await
             .map_err(|e| AdminError::Store(e.to_string()))?;
         let outcome = change.admin.outcome(outcomes);
         if outcome.applied() {
+            let mut state = self.state();
             for record in change.admin.records {
                 state.apply(record);
             }
@@ -380,16 +396,16 @@ impl Host {
 
     /// The code of merchant `mid`'s fee plan when the host does not hold
     /// it yet (a plan created after the start; see `crate::plans`).
-    pub async fn missing_fee_plan(&self, mid: &str) -> Option<String> {
-        let state = self.admin_parts().state.lock().await;
+    pub fn missing_fee_plan(&self, mid: &str) -> Option<String> {
+        let state = self.state();
         let code = &state.merchants.get(mid)?.fee_plan;
         (!code.is_empty() && !state.fee_plans.contains_key(code)).then(|| code.clone())
     }
 
     /// Adds a fee plan read from the store (plans are immutable: one the
     /// host holds already is kept).
-    pub async fn add_fee_plan(&self, code: String, plan: domain::fees::FeePlan) {
-        let mut state = self.admin_parts().state.lock().await;
+    pub fn add_fee_plan(&self, code: String, plan: domain::fees::FeePlan) {
+        let mut state = self.state();
         state.fee_plans.entry(code).or_insert(plan);
     }
 

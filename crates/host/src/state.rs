@@ -121,6 +121,13 @@ impl HostState {
         }
     }
 
+    /// Takes `rrn` from the counter (a record carrying it is applied later).
+    pub fn reserve_rrn(&mut self, rrn: &str) {
+        if let Ok(number) = rrn.parse::<u64>() {
+            self.next_rrn = self.next_rrn.max(number.saturating_add(1));
+        }
+    }
+
     /// Whether `tid`'s batch `number` is closed.
     #[must_use]
     pub fn batch_closed(&self, tid: &str, number: u32) -> bool {

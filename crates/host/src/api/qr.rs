@@ -225,12 +225,12 @@ where
             "QR payments are taken by a server running the terminal host".to_owned(),
         ));
     };
-    if let Some(code) = host.missing_fee_plan(&payment.mid).await {
+    if let Some(code) = host.missing_fee_plan(&payment.mid) {
         // Read without the host's lock, as the ISO path does (`crate::plans`).
         let wanted = code.clone();
         let row = state.read(move |store| store.fee_plan(&wanted)).await?;
         if let Some(plan) = row.and_then(|r| super::plan_from_document(&r.document)) {
-            host.add_fee_plan(code, plan).await;
+            host.add_fee_plan(code, plan);
         }
     }
     let now_s = i64::try_from(state.now_ns() / 1_000_000_000).unwrap_or(0);
