@@ -47,6 +47,7 @@ mod migrate;
 mod ops;
 mod pg;
 mod settlement_items;
+mod settlement_runs;
 mod sqlite;
 mod store;
 pub mod testing;
@@ -58,6 +59,10 @@ pub use error::StoreError;
 pub use host_rows::{HOST_BODY_LEN_MAX, HOST_KEY_LEN_MAX, HostRow, HostTable};
 pub use ops::{WriteOp, WriteOutcome};
 pub use settlement_items::{SETTLEMENT_TEXT_LEN_MAX, SettlementItem};
+pub use settlement_runs::{
+    ItemSums, MerchantAggregate, PayoutTotal, RunProgress, RunWrite, Settlement, SettlementLeg,
+    SettlementQuery, SettlementRun,
+};
 pub use store::{EngineKind, Store};
 pub use writer::{Ticket, Writer, WriterConfig, WriterHandle, WriterStats};
 
