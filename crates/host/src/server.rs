@@ -191,6 +191,12 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let iso_addr = listener.listener.local_addr()?;
     let http_addr = http.local_addr()?;
     tasks.spawn(listener.run());
+    tasks.spawn(crate::settlement::t0::job(
+        config.database_url.clone(),
+        writer.handle(),
+        receiver.clone(),
+        crate::settlement::t0::T0_INTERVAL,
+    ));
     let api_state = ApiState::new(
         ApiConfig {
             database_url: config.database_url.clone(),

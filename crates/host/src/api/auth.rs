@@ -65,6 +65,15 @@ pub enum Action {
     ReadProgram,
     /// `GET /v1/audit`, `GET /v1/audit/verify`.
     ReadAudit,
+    /// `POST /v1/settlement-runs`.
+    RunSettlement,
+    /// `GET /v1/settlement-runs/{id}`, `GET /v1/settlements` (scoped:
+    /// a merchant's own).
+    ReadSettlements,
+    /// `GET /v1/payouts` (scoped: an owner's own accounts).
+    ReadPayouts,
+    /// `POST /v1/payouts/{id}/{send,confirm,return}`.
+    ChangePayout,
 }
 
 /// The roles allowed each action. Scope checks (a brand reading only its
@@ -79,6 +88,10 @@ const PERMISSIONS: &[(Action, &[Role])] = &[
         &[Role::Operator, Role::Bank, Role::Brand],
     ),
     (Action::ReadAudit, &[Role::Operator]),
+    (Action::RunSettlement, &[Role::Operator]),
+    (Action::ReadSettlements, &[Role::Operator, Role::Merchant]),
+    (Action::ReadPayouts, &[Role::Operator, Role::Owner]),
+    (Action::ChangePayout, &[Role::Operator]),
 ];
 
 /// The authenticated caller of a request.

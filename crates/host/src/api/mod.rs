@@ -43,8 +43,10 @@ mod fee_plans;
 mod health;
 pub mod openapi;
 pub mod pagination;
+mod payouts;
 mod programs;
 mod seed;
+mod settlement_runs;
 mod wire;
 
 use std::sync::Arc;
@@ -54,6 +56,7 @@ pub use db::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, FieldError};
 pub use extract::{Answer, Committed, PendingWrite, PostRequest};
 pub use seed::{seed_sandbox, seed_sandbox_keys};
+pub use wire::rfc3339;
 
 /// Request bodies larger than this are refused with 413.
 pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;
@@ -139,6 +142,11 @@ impl ApiState {
         F: FnOnce(&mut store::Store) -> store::Result<T> + Send + 'static,
     {
         self.inner.reads.read(read).await
+    }
+
+    /// The writer of the database (settlement runs submit their chunks).
+    pub fn writer_handle(&self) -> store::WriterHandle {
+        self.inner.writer.clone()
     }
 
     /// Submits one request to the writer and waits for its commit.
