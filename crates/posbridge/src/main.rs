@@ -11,6 +11,7 @@ mod exit;
 mod iso8583_cmd;
 mod ledger_cmd;
 mod serve;
+mod settle_cmd;
 mod terminal_cmd;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +45,8 @@ enum Command {
     Serve(serve::Args),
     /// Audit log operator commands.
     Audit(audit_cmd::Args),
+    /// Run settlement for a business date and cycle; write its settlement file.
+    Settle(settle_cmd::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -57,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Terminal(args) => terminal_cmd::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit_cmd::run(args),
+        Command::Settle(args) => settle_cmd::run(args),
     };
     exit::report(outcome)
 }
