@@ -70,3 +70,12 @@ CREATE TABLE settlement_legs (
 );
 
 CREATE INDEX settlement_legs_payout ON settlement_legs (payout_id);
+
+-- The runs' aggregation reads items by date, cycle, merchant, terminal and
+-- kind and sums their amounts: an index holding every column it reads lets
+-- the engine sum in index order without visiting the table (about twice as
+-- fast on SQLite). It replaces the narrower index of migration 5, which is
+-- its prefix, so items keep one index beside their key.
+CREATE INDEX settlement_items_runs ON settlement_items (business_date, cycle, mid, tid, kind,
+    amount_minor, fee_minor, discount_minor, fee_share_minor, points);
+DROP INDEX settlement_items_due;

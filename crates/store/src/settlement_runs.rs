@@ -65,17 +65,27 @@ pub struct ItemSums {
     pub points: i64,
 }
 
-/// Items of one merchant and terminal, summed by the engine.
+/// Items of one merchant, terminal and kind, summed by the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MerchantAggregate {
     /// MID.
     pub mid: String,
     /// TID.
     pub tid: String,
+    /// Item kind (`capture`, `refund`, …).
+    pub kind: String,
     /// Items summed.
     pub items: u64,
-    /// Their sums.
-    pub sums: ItemSums,
+    /// Sum of `amount_minor` (signed from the merchant's side).
+    pub amount_minor: i64,
+    /// Sum of `fee_minor`.
+    pub fee_minor: i64,
+    /// Sum of `discount_minor`.
+    pub discount_minor: i64,
+    /// Sum of `fee_share_minor`.
+    pub fee_share_minor: i64,
+    /// Sum of `points`.
+    pub points: i64,
 }
 
 /// One leg of a merchant's settlement.
@@ -394,14 +404,9 @@ fn write_settlement(
     Ok(())
 }
 
-/// The engine's sums of items, by kind; shared by the run and the plain
-/// aggregation so both read the same rows the same way.
-const SUMS_SQL: &str = "COUNT(*), \
-     CAST(SUM(CASE WHEN kind IN ('capture', 'void') THEN amount_minor ELSE 0 END) AS BIGINT), \
-     CAST(SUM(CASE WHEN kind = 'refund' THEN -amount_minor ELSE 0 END) AS BIGINT), \
-     CAST(SUM(fee_minor) AS BIGINT), \
-     CAST(SUM(CASE WHEN kind = 'chargeback' THEN -amount_minor ELSE 0 END) AS BIGINT), \
-     CAST(SUM(CASE WHEN kind = 'adjustment' THEN amount_minor ELSE 0 END) AS BIGINT), \
+/// The engine's sums of items (in the order of the runs' index, so the
+/// engine reads the index only).
+const SUMS_SQL: &str = "COUNT(*), CAST(SUM(amount_minor) AS BIGINT), CAST(SUM(fee_minor) AS BIGINT), \
      CAST(SUM(discount_minor) AS BIGINT), CAST(SUM(fee_share_minor) AS BIGINT), \
      CAST(SUM(points) AS BIGINT)";
 
@@ -486,7 +491,7 @@ impl Store {
     }
 
     /// The items of a date and cycle with `from_seq < seq <= to_seq`,
-    /// summed by merchant and terminal (in that order) by the engine.
+    /// summed by merchant, terminal and kind (in that order) by the engine.
     ///
     /// # Errors
     /// Database errors.
@@ -497,8 +502,9 @@ impl Store {
         seq_range: (i64, i64),
     ) -> Result<Vec<MerchantAggregate>> {
         let sql = format!(
-            "SELECT mid, tid, {SUMS_SQL} FROM settlement_items WHERE business_date = ?1 AND \
-             cycle = ?2 AND seq > ?3 AND seq <= ?4 GROUP BY mid, tid ORDER BY mid, tid"
+            "SELECT mid, tid, kind, {SUMS_SQL} FROM settlement_items WHERE business_date = ?1 \
+             AND cycle = ?2 AND seq > ?3 AND seq <= ?4 GROUP BY mid, tid, kind \
+             ORDER BY mid, tid, kind"
         );
         let rows = self.engine_mut().query(
             &sql,
@@ -515,8 +521,13 @@ impl Store {
                 Ok(MerchantAggregate {
                     mid: take(&mut row)?.text()?,
                     tid: take(&mut row)?.text()?,
+                    kind: take(&mut row)?.text()?,
                     items: take(&mut row)?.unsigned()?,
-                    sums: sums_from(&mut row)?,
+                    amount_minor: take(&mut row)?.int()?,
+                    fee_minor: take(&mut row)?.int()?,
+                    discount_minor: take(&mut row)?.int()?,
+                    fee_share_minor: take(&mut row)?.int()?,
+                    points: take(&mut row)?.int()?,
                 })
             })
             .collect()

@@ -330,7 +330,7 @@ impl Pass<'_> {
         let mut sums = ItemSums::default();
         let mut items = 0;
         for aggregate in group {
-            sums = add_sums(sums, aggregate.sums).ok_or_else(overflow)?;
+            sums = add_sums(sums, sums_of(aggregate)).ok_or_else(overflow)?;
             items += aggregate.items;
         }
         let net = totals_of(&sums).net().ok_or_else(overflow)?;
@@ -401,7 +401,7 @@ impl Pass<'_> {
                 .position(|c| c.id == chosen.id)
                 .unwrap_or_default();
             let part = parts.entry(index).or_default();
-            *part = domain::payouts::add_totals(*part, totals_of(&aggregate.sums))
+            *part = domain::payouts::add_totals(*part, totals_of(&sums_of(aggregate)))
                 .ok_or_else(|| SettleError::Corrupt(format!("merchant {mid}: overflow")))?;
         }
         let split_parts: Vec<(MerchantTotals, &[SplitLine])> = parts
@@ -478,6 +478,29 @@ impl Pass<'_> {
         report.payouts_created += totals.len() as u64;
         Ok(())
     }
+}
+
+/// The sums of one kind of items, by the sign convention of settlement
+/// items (amounts signed from the merchant's side): captures and voids add
+/// to captures, refunds and chargebacks are taken off, adjustments (and any
+/// other kind, so no money is dropped) are added as signed.
+#[must_use]
+pub fn sums_of(aggregate: &MerchantAggregate) -> ItemSums {
+    let amount = aggregate.amount_minor;
+    let mut sums = ItemSums {
+        fees_minor: aggregate.fee_minor,
+        discounts_minor: aggregate.discount_minor,
+        fee_share_minor: aggregate.fee_share_minor,
+        points: aggregate.points,
+        ..ItemSums::default()
+    };
+    match aggregate.kind.as_str() {
+        "capture" | "void" => sums.captures_minor = amount,
+        "refund" => sums.refunds_minor = amount.saturating_neg(),
+        "chargeback" => sums.chargebacks_minor = amount.saturating_neg(),
+        _ => sums.adjustments_minor = amount,
+    }
+    sums
 }
 
 fn add_sums(a: ItemSums, b: ItemSums) -> Option<ItemSums> {
