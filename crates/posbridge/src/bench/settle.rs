@@ -8,6 +8,8 @@
 //! account, a host merchant record, a settlement account and an approved
 //! binding to it, and the items (bulk-loaded in large commits). Items are
 //! captures with a 0.6% fee, every tenth a refund.
+// Rates and ratios of measured times (not money).
+#![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
 use std::time::Instant;
 
