@@ -47,7 +47,9 @@ fn run(
         }
         let wake = Instant::now() + interval;
         while Instant::now() < wake {
-            if *shutdown.borrow() {
+            // Stop when told, or when the server is gone without telling
+            // (its sender dropped): a blocking task must end by itself.
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 return Ok(());
             }
             std::thread::sleep(SHUTDOWN_POLL);
