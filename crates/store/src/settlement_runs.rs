@@ -355,50 +355,88 @@ pub(crate) fn write_runs(
              updated_at = excluded.updated_at"
         );
         execute(&sql, &run_values(&write.run))?;
-        for settlement in &write.settlements {
-            write_settlement(settlement, execute)?;
-        }
+        write_settlements(&write.settlements, execute)?;
     }
     Ok(())
 }
 
-fn write_settlement(
-    s: &Settlement,
+/// Rows per multi-row insert (well under both engines' parameter limits).
+const ROWS_PER_INSERT: usize = 500;
+
+/// `INSERT INTO table (columns) VALUES (?1, …), (…) …` for `rows` rows.
+fn insert_sql(table: &str, columns: &str, width: usize, rows: usize, conflict: &str) -> String {
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let holders: Vec<String> = (1..=width)
+            .map(|c| format!("?{}", row * width + c))
+            .collect();
+        sql.push('(');
+        sql.push_str(&holders.join(", "));
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (");
+    sql.push_str(conflict);
+    sql.push_str(") DO NOTHING");
+    sql
+}
+
+fn write_settlements(
+    settlements: &[Settlement],
     execute: &mut dyn FnMut(&str, &[Value]) -> Result<()>,
 ) -> Result<()> {
-    let key = s.key();
-    let mut values = vec![
-        Value::Text(key.clone()),
-        Value::Text(s.run_id.clone()),
-        Value::Int(to_i64(s.pass)),
-        Value::Text(s.mid.clone()),
-        Value::Text(s.business_date.clone()),
-        Value::Text(s.cycle.clone()),
-        Value::Int(to_i64(s.items)),
-    ];
-    values.extend(sums_values(&s.sums));
-    values.push(Value::Int(s.net_minor));
-    values.push(Value::Text(s.outcome.clone()));
-    execute(
-        "INSERT INTO settlements (key, run_id, pass, mid, business_date, cycle, items, \
-         captures_minor, refunds_minor, fees_minor, chargebacks_minor, adjustments_minor, \
-         discounts_minor, fee_share_minor, points, net_minor, outcome) VALUES (?1, ?2, ?3, ?4, \
-         ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) ON CONFLICT (key) DO NOTHING",
-        &values,
-    )?;
-    for leg in &s.legs {
+    const COLUMNS: &str = "key, run_id, pass, mid, business_date, cycle, items, captures_minor, \
+         refunds_minor, fees_minor, chargebacks_minor, adjustments_minor, discounts_minor, \
+         fee_share_minor, points, net_minor, outcome";
+    for chunk in settlements.chunks(ROWS_PER_INSERT) {
+        let mut values = Vec::with_capacity(chunk.len() * 17);
+        for s in chunk {
+            values.extend([
+                Value::Text(s.key()),
+                Value::Text(s.run_id.clone()),
+                Value::Int(to_i64(s.pass)),
+                Value::Text(s.mid.clone()),
+                Value::Text(s.business_date.clone()),
+                Value::Text(s.cycle.clone()),
+                Value::Int(to_i64(s.items)),
+            ]);
+            values.extend(sums_values(&s.sums));
+            values.push(Value::Int(s.net_minor));
+            values.push(Value::Text(s.outcome.clone()));
+        }
         execute(
-            "INSERT INTO settlement_legs (key, account, kind, amount_minor, payout_id, \
-             transfer_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (key, account, kind) \
-             DO NOTHING",
-            &[
+            &insert_sql("settlements", COLUMNS, 17, chunk.len(), "key"),
+            &values,
+        )?;
+    }
+    let legs: Vec<(String, &SettlementLeg)> = settlements
+        .iter()
+        .flat_map(|s| s.legs.iter().map(move |leg| (s.key(), leg)))
+        .collect();
+    for chunk in legs.chunks(ROWS_PER_INSERT) {
+        let mut values = Vec::with_capacity(chunk.len() * 6);
+        for (key, leg) in chunk {
+            values.extend([
                 Value::Text(key.clone()),
                 Value::Text(leg.account.clone()),
                 Value::Text(leg.kind.clone()),
                 Value::Int(leg.amount_minor),
                 Value::Text(leg.payout_id.clone()),
                 Value::Bytes(id_bytes(leg.transfer_id).to_vec()),
-            ],
+            ]);
+        }
+        let columns = "key, account, kind, amount_minor, payout_id, transfer_id";
+        execute(
+            &insert_sql(
+                "settlement_legs",
+                columns,
+                6,
+                chunk.len(),
+                "key, account, kind",
+            ),
+            &values,
         )?;
     }
     Ok(())
