@@ -38,6 +38,7 @@ pub mod lifecycle;
 pub mod money;
 pub mod network;
 pub mod onboarding;
+pub mod payouts;
 pub mod reconciliation;
 pub mod response;
 pub mod routing;

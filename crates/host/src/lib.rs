@@ -38,5 +38,6 @@ pub mod request;
 pub mod seed;
 pub mod server;
 pub mod service;
+pub mod settlement;
 pub mod state;
 pub mod wire;

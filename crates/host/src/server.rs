@@ -207,6 +207,12 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         config.database_url.clone(),
         receiver.clone(),
     ));
+    tasks.spawn(crate::settlement::t0::job(
+        config.database_url.clone(),
+        writer.handle(),
+        receiver.clone(),
+        crate::settlement::t0::T0_INTERVAL,
+    ));
     let api_state = api_state.with_host(Arc::clone(&host));
     if config.sandbox {
         // Idempotent: keys, fee plan and program that exist are left alone.

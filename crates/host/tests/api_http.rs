@@ -633,6 +633,21 @@ async fn openapi_documents_every_route(h: Harness) {
                 _ => true,
             };
             assert!(routed, "{method} {path}: {} {}", reply.status, reply.text);
+            // A 404 for an unknown id: the path is routed when the other
+            // method is refused with 405 rather than the 404 fallback.
+            let other = if method == "post" { "GET" } else { "POST" };
+            let routed = reply.status.as_u16() != 404
+                || h.send(call(other, &concrete, Some(ADMIN)))
+                    .await
+                    .status
+                    .as_u16()
+                    == 405;
+            assert!(
+                routed && reply.status.as_u16() != 405,
+                "{method} {path}: {} {}",
+                reply.status,
+                reply.text
+            );
         }
     }
     // The routes of this module, as listed in rest-api.md.
@@ -676,6 +691,13 @@ async fn openapi_documents_every_route(h: Harness) {
         ("get", "/v1/qr/orders/{id}"),
         ("post", "/v1/qr/orders/{id}/pay"),
         ("post", "/v1/issuer/cards"),
+        ("post", "/v1/settlement-runs"),
+        ("get", "/v1/settlement-runs/{id}"),
+        ("get", "/v1/settlements"),
+        ("get", "/v1/payouts"),
+        ("post", "/v1/payouts/{id}/send"),
+        ("post", "/v1/payouts/{id}/confirm"),
+        ("post", "/v1/payouts/{id}/return"),
     ];
     assert_eq!(operations, expected.len());
     for (method, path) in expected {

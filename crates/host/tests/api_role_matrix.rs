@@ -293,6 +293,56 @@ const ROWS: &[Row] = &[
         "",
         [OK, NO, NO, NO, NO, NO, NO],
     ),
+    row(
+        "post",
+        "/v1/settlement-runs",
+        "/v1/settlement-runs",
+        "run",
+        [OK, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/settlement-runs/{id}",
+        "/v1/settlement-runs/SR-20261124-T1",
+        "",
+        [OK, NO, NO, OK, OK, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/settlements",
+        "/v1/settlements",
+        "",
+        [OK, NO, NO, OK, OK, NO, NO],
+    ),
+    row(
+        "get",
+        "/v1/payouts",
+        "/v1/payouts",
+        "",
+        [OK, NO, NO, NO, NO, OK, OK],
+    ),
+    // No payout exists: the operator gets past authorization to the 404.
+    row(
+        "post",
+        "/v1/payouts/{id}/send",
+        "/v1/payouts/PO-NONE/send",
+        "decision",
+        [404, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "post",
+        "/v1/payouts/{id}/confirm",
+        "/v1/payouts/PO-NONE/confirm",
+        "decision",
+        [404, NO, NO, NO, NO, NO, NO],
+    ),
+    row(
+        "post",
+        "/v1/payouts/{id}/return",
+        "/v1/payouts/PO-NONE/return",
+        "return",
+        [404, NO, NO, NO, NO, NO, NO],
+    ),
     // QR payments and issuer cards need the terminal host, which this
     // in-process API runs without (409); another merchant's MID is 422.
     row(
@@ -360,6 +410,8 @@ fn body(kind: &str, i: usize) -> String {
             "initial_ksn": format!("FFFF98765433{i:02}E00000"), "mac_required": false})
         .to_string(),
         "status" => "{}".to_owned(),
+        "run" => json!({"business_date": "2026-11-24", "cycle": "T1"}).to_string(),
+        "return" => json!({"reason": "account closed"}).to_string(),
         "qr_payment" => json!({"mid": MID_1, "amount": {"amount_minor": 1_000, "currency": "CNY"},
             "payment_code": "281234567890123456"})
         .to_string(),

@@ -12,6 +12,7 @@ mod iso8583_cmd;
 mod ledger_cmd;
 mod reconcile_cmd;
 mod serve;
+mod settle_cmd;
 mod terminal_cmd;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,8 @@ enum Command {
     Audit(audit_cmd::Args),
     /// Match the network's clearing file of a date against the host's captures.
     Reconcile(reconcile_cmd::Args),
+    /// Run settlement for a business date and cycle; write its settlement file.
+    Settle(settle_cmd::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,6 +64,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) => audit_cmd::run(args),
         Command::Reconcile(args) => reconcile_cmd::run(args),
+        Command::Settle(args) => settle_cmd::run(args),
     };
     exit::report(outcome)
 }

@@ -17,6 +17,7 @@ pub(crate) struct Staged {
     pub host_rows: Vec<HostRow>,
     pub api: crate::api::ApiStaged,
     pub settlement_items: Vec<crate::settlement_items::SettlementItem>,
+    pub settlement_runs: Vec<crate::settlement_runs::RunWrite>,
 }
 
 /// Makes every commit returned so far durable (after

@@ -48,6 +48,7 @@ mod ops;
 mod pg;
 mod reports;
 mod settlement_items;
+mod settlement_runs;
 mod sqlite;
 mod store;
 pub mod testing;
@@ -60,6 +61,10 @@ pub use host_rows::{HOST_BODY_LEN_MAX, HOST_KEY_LEN_MAX, HostRow, HostTable};
 pub use ops::{WriteOp, WriteOutcome};
 pub use reports::{DailyReport, REPORT_PROGRAMS_MAX, ReportLine, ReportScope};
 pub use settlement_items::{SETTLEMENT_TEXT_LEN_MAX, SettlementItem};
+pub use settlement_runs::{
+    ItemSums, MerchantAggregate, PayoutTotal, RunProgress, RunWrite, Settlement, SettlementLeg,
+    SettlementQuery, SettlementRun,
+};
 pub use store::{EngineKind, Store};
 pub use writer::{Slot, Ticket, Writer, WriterConfig, WriterHandle, WriterStats};
 

@@ -15,6 +15,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "settlement_items",
         include_str!("../migrations/0005_settlement_items.sql"),
     ),
+    (
+        6,
+        "settlement_runs",
+        include_str!("../migrations/0006_settlement_runs.sql"),
+    ),
 ];
 
 /// The few type differences between the engines.

@@ -34,6 +34,10 @@ pub enum WriteOp {
     /// `HostRows`, written only when every transfer of the same request was
     /// created; an item whose id exists is skipped.
     SettlementItems(Vec<crate::SettlementItem>),
+    /// A step of a settlement run (see [`crate::RunWrite`]): written only
+    /// when the run's stored progress is the one expected and every
+    /// transfer before it in the same request was created or existed.
+    SettlementRun(Box<crate::RunWrite>),
 }
 
 impl WriteOp {
@@ -45,6 +49,7 @@ impl WriteOp {
             Self::ExpirePending { limit } => *limit,
             Self::HostRows(rows) => rows.len(),
             Self::SettlementItems(items) => items.len(),
+            Self::SettlementRun(write) => write.settlements.len().max(1),
             Self::Api(_) => 1,
         }
     }
@@ -67,4 +72,7 @@ pub enum WriteOutcome {
     /// Whether the items were written (`false`: a transfer of the same
     /// request failed, or an item broke a length limit).
     SettlementItems(bool),
+    /// Whether the run step was written (`false`: the run had moved on, or
+    /// a transfer of the same request failed).
+    SettlementRun(bool),
 }

@@ -118,6 +118,10 @@ impl Store {
         let (transfers, pendings, due) = self.prefetch(&requests, now)?;
         let mut api =
             crate::api::ApiWorking::prefetch(self.engine.as_mut(), requests.iter().flatten())?;
+        let mut runs = crate::settlement_runs::RunWorking::prefetch(
+            self.engine.as_mut(),
+            requests.iter().flatten(),
+        )?;
         let cache = self.cache.as_ref().ok_or(StoreError::WriterStopped)?;
         let events = requests.iter().flatten().map(WriteOp::events).sum();
         let mut working = WorkingSet::new(cache, transfers, pendings, due, events);
@@ -141,6 +145,9 @@ impl Store {
                         WriteOp::Api(write) => {
                             WriteOutcome::Api(api.apply(*write, &request_outcomes))
                         }
+                        WriteOp::SettlementRun(write) => {
+                            WriteOutcome::SettlementRun(runs.apply(*write, &request_outcomes))
+                        }
                         op => apply_op(&mut working, op, now, &mut history),
                     };
                     request_outcomes.push(outcome);
@@ -154,6 +161,7 @@ impl Store {
         staged.host_rows = accepted.host;
         staged.settlement_items = accepted.items;
         staged.api = api.into_staged();
+        staged.settlement_runs = runs.into_staged();
         self.engine.write(&staged)?;
         self.commits += 1;
         self.next_timestamp = now;
@@ -202,6 +210,7 @@ impl Store {
                 WriteOp::CreateAccounts(_)
                 | WriteOp::HostRows(_)
                 | WriteOp::SettlementItems(_)
+                | WriteOp::SettlementRun(_)
                 | WriteOp::Api(_) => {}
             }
         }
@@ -364,6 +373,7 @@ fn apply_op(
         // Taken apart by `execute`: written only when the request's transfers were.
         WriteOp::HostRows(_) => WriteOutcome::HostRows(false),
         WriteOp::SettlementItems(_) => WriteOutcome::SettlementItems(false),
+        WriteOp::SettlementRun(_) => WriteOutcome::SettlementRun(false),
         // Applied by `crate::api::ApiWorking` in `execute`.
         WriteOp::Api(_) => WriteOutcome::Api(crate::api::ApiOutcome::Exists),
     }

@@ -113,6 +113,15 @@ pub enum Action {
     PayQrOrder,
     /// `POST /v1/issuer/cards` (sandbox).
     CreateIssuerCard,
+    /// `POST /v1/settlement-runs`.
+    RunSettlement,
+    /// `GET /v1/settlement-runs/{id}`, `GET /v1/settlements` (scoped:
+    /// a merchant's own).
+    ReadSettlements,
+    /// `GET /v1/payouts` (scoped: an owner's own accounts).
+    ReadPayouts,
+    /// `POST /v1/payouts/{id}/{send,confirm,return}`.
+    ChangePayout,
 }
 
 /// The roles allowed each action. Scope checks (a brand reading only its
@@ -165,6 +174,10 @@ const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::ReadQrOrder, &[Role::Operator, Role::Merchant]),
     (Action::PayQrOrder, &[Role::Operator]),
     (Action::CreateIssuerCard, &[Role::Operator]),
+    (Action::RunSettlement, &[Role::Operator]),
+    (Action::ReadSettlements, &[Role::Operator, Role::Merchant]),
+    (Action::ReadPayouts, &[Role::Operator, Role::Owner]),
+    (Action::ChangePayout, &[Role::Operator]),
 ];
 
 /// The authenticated caller of a request.

@@ -54,11 +54,13 @@ mod merchants;
 mod onboarding;
 pub mod openapi;
 pub mod pagination;
+mod payouts;
 mod programs;
 mod reconciliation;
 mod reports;
 mod seed;
 mod seed_merchants;
+mod settlement_runs;
 mod terminals;
 mod wire;
 
@@ -80,9 +82,9 @@ pub use error::{ApiError, FieldError};
 pub use extract::{Answer, Committed, PendingWrite, PostRequest};
 pub use issuer_cards::{ISSUED_CARD_ACCOUNT_BASE, ISSUED_FUNDING_TRANSFER_BASE};
 pub use seed::{seed_sandbox, seed_sandbox_keys};
+pub use wire::rfc3339;
 
 pub(crate) use fee_plans::plan_from_document;
-pub(crate) use wire::rfc3339;
 
 /// Request bodies larger than this are refused with 413.
 pub const REQUEST_BODY_BYTES_MAX: usize = 64 * 1024;
@@ -197,6 +199,11 @@ impl ApiState {
         F: FnOnce(&mut store::Store) -> store::Result<T> + Send + 'static,
     {
         self.inner.reads.read(read).await
+    }
+
+    /// The writer of the database (settlement runs submit their chunks).
+    pub fn writer_handle(&self) -> store::WriterHandle {
+        self.inner.writer.clone()
     }
 
     /// Submits one request to the writer and waits for its commit.

@@ -14,6 +14,7 @@ use super::{
 use super::{accounts, approvals, bindings, ledger_balance, transactions};
 use super::{issuer_cards, qr};
 use super::{merchants, onboarding, terminals};
+use super::{payouts, settlement_runs};
 
 /// One endpoint: its documentation and its handler.
 pub struct Endpoint {
@@ -207,6 +208,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     list.extend(account_endpoints());
     list.extend(binding_endpoints());
     list.extend(merchant_endpoints());
+    list.extend(settlement_endpoints());
     list.extend(qr_endpoints());
     list.sort_by_key(|e| (e.path, e.method));
     list
@@ -489,6 +491,92 @@ fn binding_endpoints() -> Vec<Endpoint> {
                 get(bindings::get_in_force),
             )
         },
+    ]
+}
+
+/// Settlement runs, settlements and payouts.
+fn settlement_endpoints() -> Vec<Endpoint> {
+    let payout_action = |path, summary, handler, request: Value| Endpoint {
+        request: Some(request),
+        response: (200, payouts::payout_schema()),
+        parameters: vec![path_parameter("id")],
+        ..endpoint("post", path, summary, Some(Action::ChangePayout), handler)
+    };
+    vec![
+        Endpoint {
+            request: Some(settlement_runs::request_schema()),
+            response: (201, settlement_runs::run_schema()),
+            ..endpoint(
+                "post",
+                "/v1/settlement-runs",
+                "Run settlement for a business date and cycle (idempotent: 200 with the same run)",
+                Some(Action::RunSettlement),
+                post(settlement_runs::create),
+            )
+        },
+        Endpoint {
+            response: (200, settlement_runs::run_schema()),
+            parameters: [
+                vec![path_parameter("id")],
+                pagination::parameters(),
+                settlement_runs::filter_parameters(),
+            ]
+            .concat(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/settlement-runs/{id}",
+                "A run with its settlements; its settlement file as CSV",
+                Some(Action::ReadSettlements),
+                get(settlement_runs::get),
+            )
+        },
+        Endpoint {
+            response: (200, list_of(settlement_runs::settlement_schema())),
+            parameters: [
+                pagination::parameters(),
+                settlement_runs::filter_parameters(),
+            ]
+            .concat(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/settlements",
+                "Per-merchant settlements: net, fees, legs, payouts",
+                Some(Action::ReadSettlements),
+                get(settlement_runs::list),
+            )
+        },
+        Endpoint {
+            response: (200, list_of(payouts::payout_schema())),
+            parameters: [pagination::parameters(), payouts::filter_parameters()].concat(),
+            csv: true,
+            ..endpoint(
+                "get",
+                "/v1/payouts",
+                "Payout instructions (an owner: of its own accounts)",
+                Some(Action::ReadPayouts),
+                get(payouts::list),
+            )
+        },
+        payout_action(
+            "/v1/payouts/{id}/send",
+            "Send an approved payout to the bank",
+            post(payouts::send),
+            payouts::empty_schema(),
+        ),
+        payout_action(
+            "/v1/payouts/{id}/confirm",
+            "The bank paid a sent payout",
+            post(payouts::confirm),
+            payouts::empty_schema(),
+        ),
+        payout_action(
+            "/v1/payouts/{id}/return",
+            "The bank returned a sent payout (with a reason)",
+            post(payouts::return_payout),
+            payouts::return_schema(),
+        ),
     ]
 }
 

@@ -4,6 +4,7 @@
 mod auth;
 mod iso8583;
 mod ledger;
+mod settle;
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -21,6 +22,8 @@ enum Which {
     Iso8583(iso8583::Args),
     /// End-to-end authorizations per second against an echo server's limit.
     Auth(auth::Args),
+    /// A settlement run end to end against the engine's plain aggregation.
+    Settle(settle::Args),
 }
 
 /// Runs the chosen benchmark.
@@ -29,5 +32,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Which::Ledger(args) => ledger::run(args),
         Which::Iso8583(args) => iso8583::run(args),
         Which::Auth(args) => auth::run(args),
+        Which::Settle(args) => settle::run(args),
     }
 }

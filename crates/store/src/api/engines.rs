@@ -53,7 +53,8 @@ fn sqlite_query(
 pub(crate) fn write_sqlite(connection: &rusqlite::Connection, staged: &Staged) -> Result<()> {
     let mut execute = |sql: &str, params: &[Value]| sqlite_query(connection, sql, params).map(drop);
     write_staged(&staged.api, &mut execute)?;
-    write_items(&staged.settlement_items, &mut execute)
+    write_items(&staged.settlement_items, &mut execute)?;
+    crate::settlement_runs::write_runs(&staged.settlement_runs, &mut execute)
 }
 
 fn pg_sql(sql: &str) -> String {
@@ -116,5 +117,6 @@ impl ApiSql for crate::pg::Postgres {
 pub(crate) fn write_pg(transaction: &mut postgres::Transaction<'_>, staged: &Staged) -> Result<()> {
     let mut execute = |sql: &str, params: &[Value]| pg_query(transaction, sql, params).map(drop);
     write_staged(&staged.api, &mut execute)?;
-    write_items(&staged.settlement_items, &mut execute)
+    write_items(&staged.settlement_items, &mut execute)?;
+    crate::settlement_runs::write_runs(&staged.settlement_runs, &mut execute)
 }

@@ -153,7 +153,9 @@ pub fn fully_applied(outcome: &crate::WriteOutcome) -> bool {
         WriteOutcome::Expired(_) => true,
         // Host records are accepted at the end of their request; an API
         // write in the same request sees them as not yet written.
-        WriteOutcome::HostRows(written) | WriteOutcome::SettlementItems(written) => *written,
+        WriteOutcome::HostRows(written)
+        | WriteOutcome::SettlementItems(written)
+        | WriteOutcome::SettlementRun(written) => *written,
         WriteOutcome::Api(outcome) => matches!(outcome, ApiOutcome::Applied { .. }),
     }
 }

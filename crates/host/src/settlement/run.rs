@@ -1,0 +1,529 @@
+//! The run engine: passes, chunks, restart (see the module docs above).
+
+use std::collections::BTreeMap;
+
+use domain::BusinessDate;
+use domain::money::AmountMinor;
+use domain::payouts::{ApprovedBinding, Leg, LegKind, binding_in_force, merchant_legs};
+use domain::settlement::{Cycle, MerchantTotals, SplitLine};
+use ledger::{AccountId, NewAccount, NewTransfer, TransferId};
+use store::api::{ApiChange, ApiOutcome, ApiWrite, AuditEntry};
+use store::{
+    ItemSums, MerchantAggregate, RunWrite, Settlement, SettlementLeg, SettlementRun, Store,
+    WriteOp, WriteOutcome,
+};
+
+use super::documents::{payout_id, payout_puts};
+use super::plan::Plan;
+use super::{SettleError, SettleIo, clearing_account, run_id, transfer_id};
+use crate::seed::{LEDGER_CNY, LEDGER_CODE};
+
+/// Merchants settled per commit by default.
+pub const CHUNK_MERCHANTS_DEFAULT: usize = 10_000;
+
+/// How a run is carried out.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Merchants per commit.
+    pub chunk_merchants: usize,
+    /// Stop with [`SettleError::Stopped`] after this many chunk commits
+    /// (crash tests: the run is left `running`).
+    pub stop_after_chunks: Option<usize>,
+    /// Now, ns since the Unix epoch (passed in: the engine reads no clock).
+    pub now_ns: u64,
+}
+
+impl RunOptions {
+    /// Default chunking at `now_ns`.
+    #[must_use]
+    pub fn at(now_ns: u64) -> Self {
+        Self {
+            chunk_merchants: CHUNK_MERCHANTS_DEFAULT,
+            stop_after_chunks: None,
+            now_ns,
+        }
+    }
+}
+
+/// What a call of [`settle`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// The run as it is now.
+    pub run: SettlementRun,
+    /// Passes finished by this call (a resumed one included).
+    pub passes_finished: u64,
+    /// Merchant settlements written by this call.
+    pub settlements_written: u64,
+    /// Payouts created by this call.
+    pub payouts_created: u64,
+}
+
+/// Progress of a pass, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Merchants settled in the pass so far.
+    pub done: usize,
+    /// Merchants in the pass.
+    pub total: usize,
+}
+
+/// Settles the run of `date` and `cycle`: creates it if needed, finishes
+/// an interrupted pass, then settles the items not yet covered in a new
+/// pass. Asking again with nothing new changes nothing.
+///
+/// # Errors
+/// [`SettleError`]; the run is then left where its last commit put it and
+/// resumes from there when asked again.
+pub fn settle<I: SettleIo>(
+    io: &mut I,
+    date: BusinessDate,
+    cycle: Cycle,
+    options: &RunOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunReport, SettleError> {
+    let id = run_id(date, cycle);
+    let run = match io.read(|store| store.settlement_run(&id))? {
+        Some(run) => run,
+        None => create(io, date, cycle, options.now_ns)?,
+    };
+    let mut report = RunReport {
+        run,
+        passes_finished: 0,
+        settlements_written: 0,
+        payouts_created: 0,
+    };
+    let mut pass = Pass {
+        date,
+        cycle,
+        options,
+        progress,
+    };
+    if report.run.status == "running" {
+        pass.run(io, &mut report)?;
+    }
+    let watermark = io.read(Store::settlement_items_watermark)?;
+    if watermark > report.run.covered_seq {
+        let range = (report.run.covered_seq, watermark);
+        let (day, cycle_name) = (date.to_string(), cycle.as_str());
+        let any = io.read(|store| store.settlement_aggregate(&day, cycle_name, range))?;
+        if !any.is_empty() {
+            let mut next = report.run.clone();
+            next.status = "running".into();
+            next.passes += 1;
+            next.pass_to_seq = watermark;
+            next.pass_done_mid.clear();
+            next.updated_at_ns = options.now_ns;
+            commit_run(
+                io,
+                &report.run,
+                next.clone(),
+                Vec::new(),
+                Steps::default(),
+                options.now_ns,
+            )?;
+            report.run = next;
+            pass.run_with(io, &mut report, any)?;
+        }
+    }
+    Ok(report)
+}
+
+fn create<I: SettleIo>(
+    io: &mut I,
+    date: BusinessDate,
+    cycle: Cycle,
+    now_ns: u64,
+) -> Result<SettlementRun, SettleError> {
+    let run = SettlementRun {
+        run_id: run_id(date, cycle),
+        business_date: date.to_string(),
+        cycle: cycle.as_str().to_owned(),
+        status: "settled".into(),
+        passes: 0,
+        covered_seq: 0,
+        pass_to_seq: 0,
+        pass_done_mid: String::new(),
+        settlements: 0,
+        items: 0,
+        created_at_ns: now_ns,
+        updated_at_ns: now_ns,
+    };
+    let write = RunWrite {
+        run: run.clone(),
+        expected: None,
+        settlements: Vec::new(),
+    };
+    let outcomes = io.write(vec![WriteOp::SettlementRun(Box::new(write))], now_ns)?;
+    if outcomes.first() != Some(&WriteOutcome::SettlementRun(true)) {
+        // Created meanwhile by another runner: use that one.
+        return io
+            .read(|store| store.settlement_run(&run.run_id))?
+            .ok_or(SettleError::Raced(run.run_id));
+    }
+    Ok(run)
+}
+
+/// Operations committed with a run step: before it (transfers it depends
+/// on) and after it (writes that depend on it).
+#[derive(Default)]
+struct Steps {
+    before: Vec<WriteOp>,
+    after: Vec<WriteOp>,
+}
+
+impl Steps {
+    fn before(ops: Vec<WriteOp>) -> Self {
+        Self {
+            before: ops,
+            after: Vec::new(),
+        }
+    }
+
+    fn after(op: WriteOp) -> Self {
+        Self {
+            before: Vec::new(),
+            after: vec![op],
+        }
+    }
+}
+
+/// Commits `next` (expecting `current`) with `steps` around it.
+fn commit_run<I: SettleIo>(
+    io: &mut I,
+    current: &SettlementRun,
+    next: SettlementRun,
+    settlements: Vec<Settlement>,
+    steps: Steps,
+    now_ns: u64,
+) -> Result<Vec<WriteOutcome>, SettleError> {
+    let run_id = next.run_id.clone();
+    let mut ops = steps.before;
+    ops.push(WriteOp::SettlementRun(Box::new(RunWrite {
+        run: next,
+        expected: Some(current.progress()),
+        settlements,
+    })));
+    let position = ops.len() - 1;
+    ops.extend(steps.after);
+    let outcomes = io.write(ops, now_ns)?;
+    if outcomes.get(position) != Some(&WriteOutcome::SettlementRun(true)) {
+        if let Some(WriteOutcome::Transfers(results)) = outcomes.get(position.wrapping_sub(1)) {
+            if let Some(bad) = results.iter().find(|r| {
+                !matches!(
+                    r,
+                    ledger::CreateTransferResult::Ok | ledger::CreateTransferResult::Exists
+                )
+            }) {
+                return Err(SettleError::Corrupt(format!(
+                    "the ledger refused a settlement transfer of {run_id}: {bad:?}"
+                )));
+            }
+        }
+        return Err(SettleError::Raced(run_id));
+    }
+    Ok(outcomes)
+}
+
+struct Pass<'a> {
+    date: BusinessDate,
+    cycle: Cycle,
+    options: &'a RunOptions,
+    progress: &'a mut dyn FnMut(Progress),
+}
+
+impl Pass<'_> {
+    /// Resumes the open pass of `report.run`.
+    fn run<I: SettleIo>(&mut self, io: &mut I, report: &mut RunReport) -> Result<(), SettleError> {
+        let run = &report.run;
+        let range = (run.covered_seq, run.pass_to_seq);
+        let (day, cycle) = (run.business_date.clone(), run.cycle.clone());
+        let aggregates = io.read(|store| store.settlement_aggregate(&day, &cycle, range))?;
+        self.run_with(io, report, aggregates)
+    }
+
+    /// Settles the merchants of `aggregates` not yet done, then the payouts.
+    fn run_with<I: SettleIo>(
+        &mut self,
+        io: &mut I,
+        report: &mut RunReport,
+        aggregates: Vec<MerchantAggregate>,
+    ) -> Result<(), SettleError> {
+        let plan = Plan::load(io)?;
+        let groups: Vec<&[MerchantAggregate]> =
+            aggregates.chunk_by(|a, b| a.mid == b.mid).collect();
+        let done = report.run.pass_done_mid.clone();
+        let start = groups.partition_point(|g| g[0].mid.as_str() <= done.as_str());
+        let chunk_size = self.options.chunk_merchants.max(1);
+        let mut chunks = 0;
+        let mut ordinal = start;
+        while ordinal < groups.len() {
+            let end = (ordinal + chunk_size).min(groups.len());
+            self.chunk(io, report, &plan, &groups[ordinal..end], ordinal)?;
+            ordinal = end;
+            chunks += 1;
+            (self.progress)(Progress {
+                done: end,
+                total: groups.len(),
+            });
+            if self.options.stop_after_chunks == Some(chunks) {
+                return Err(SettleError::Stopped(chunks));
+            }
+        }
+        self.finish(io, report, &plan)
+    }
+
+    fn chunk<I: SettleIo>(
+        &self,
+        io: &mut I,
+        report: &mut RunReport,
+        plan: &Plan,
+        groups: &[&[MerchantAggregate]],
+        first_ordinal: usize,
+    ) -> Result<(), SettleError> {
+        let mut settlements = Vec::with_capacity(groups.len());
+        let mut transfers = Vec::new();
+        let mut accounts = BTreeMap::new();
+        let mut items = 0;
+        for (offset, group) in groups.iter().enumerate() {
+            let ordinal = (first_ordinal + offset) as u64;
+            let settlement = self.merchant(&report.run, plan, group, ordinal, &mut transfers)?;
+            for leg in &settlement.legs {
+                let id = clearing_account(&leg.account);
+                accounts.insert(id, NewAccount::new(AccountId(id), LEDGER_CNY, LEDGER_CODE));
+            }
+            items += settlement.items;
+            settlements.push(settlement);
+        }
+        let mut next = report.run.clone();
+        next.pass_done_mid = groups.last().map(|g| g[0].mid.clone()).unwrap_or_default();
+        next.settlements += settlements.len() as u64;
+        next.items += items;
+        next.updated_at_ns = self.options.now_ns;
+        report.settlements_written += settlements.len() as u64;
+        let ops = vec![
+            WriteOp::CreateAccounts(accounts.into_values().collect()),
+            WriteOp::CreateTransfers(transfers),
+        ];
+        commit_run(
+            io,
+            &report.run,
+            next.clone(),
+            settlements,
+            Steps::before(ops),
+            self.options.now_ns,
+        )?;
+        report.run = next;
+        Ok(())
+    }
+
+    /// One merchant's settlement, and its transfers appended to `transfers`.
+    fn merchant(
+        &self,
+        run: &SettlementRun,
+        plan: &Plan,
+        group: &[MerchantAggregate],
+        ordinal: u64,
+        transfers: &mut Vec<NewTransfer>,
+    ) -> Result<Settlement, SettleError> {
+        let mid = group[0].mid.clone();
+        let overflow = || SettleError::Corrupt(format!("merchant {mid}: totals overflow"));
+        let mut sums = ItemSums::default();
+        let mut items = 0;
+        for aggregate in group {
+            sums = add_sums(sums, sums_of(aggregate)).ok_or_else(overflow)?;
+            items += aggregate.items;
+        }
+        let net = totals_of(&sums).net().ok_or_else(overflow)?;
+        let (legs, outcome) = self.legs(plan, &mid, group)?;
+        let payable = plan.payables.get(&mid).copied();
+        let (legs, outcome) = match payable {
+            None => (Vec::new(), "no_ledger_account"),
+            Some(_) => (legs, outcome),
+        };
+        let mut stored = Vec::with_capacity(legs.len());
+        for (index, leg) in legs.iter().enumerate() {
+            let id = transfer_id(self.date, self.cycle, run.passes, ordinal, index as u16);
+            let clearing = clearing_account(&leg.account);
+            let payable = payable.unwrap_or_default();
+            let (debit, credit) = match leg.kind {
+                LegKind::Debit => (clearing, payable),
+                LegKind::Credit | LegKind::Held => (payable, clearing),
+            };
+            let amount = u64::try_from(leg.amount.0).map_err(|_| overflow())?;
+            transfers.push(NewTransfer::new(
+                TransferId(id),
+                AccountId(debit),
+                AccountId(credit),
+                amount,
+                LEDGER_CNY,
+                LEDGER_CODE,
+            ));
+            stored.push(SettlementLeg {
+                account: leg.account.clone(),
+                kind: leg.kind.as_str().to_owned(),
+                amount_minor: leg.amount.0,
+                payout_id: payout_id(&run.run_id, run.passes, &leg.account, leg.kind),
+                transfer_id: id,
+                payout_status: String::new(),
+            });
+        }
+        Ok(Settlement {
+            run_id: run.run_id.clone(),
+            pass: run.passes,
+            mid,
+            business_date: run.business_date.clone(),
+            cycle: run.cycle.clone(),
+            items,
+            sums,
+            net_minor: net.0,
+            outcome: outcome.to_owned(),
+            legs: stored,
+        })
+    }
+
+    /// The legs of a merchant by the bindings in force for its terminals;
+    /// `unbound` (no legs) when a terminal has none.
+    fn legs(
+        &self,
+        plan: &Plan,
+        mid: &str,
+        group: &[MerchantAggregate],
+    ) -> Result<(Vec<Leg>, &'static str), SettleError> {
+        let bindings = plan.bindings.get(mid).map_or(&[][..], Vec::as_slice);
+        let candidates: Vec<ApprovedBinding> = bindings.iter().map(|b| b.binding.clone()).collect();
+        let mut parts: BTreeMap<usize, MerchantTotals> = BTreeMap::new();
+        for aggregate in group {
+            let Some(chosen) = binding_in_force(&candidates, &aggregate.tid, self.date) else {
+                return Ok((Vec::new(), "unbound"));
+            };
+            let index = candidates
+                .iter()
+                .position(|c| c.id == chosen.id)
+                .unwrap_or_default();
+            let part = parts.entry(index).or_default();
+            *part = domain::payouts::add_totals(*part, totals_of(&sums_of(aggregate)))
+                .ok_or_else(|| SettleError::Corrupt(format!("merchant {mid}: overflow")))?;
+        }
+        let split_parts: Vec<(MerchantTotals, &[SplitLine])> = parts
+            .iter()
+            .map(|(index, totals)| (*totals, bindings[*index].splits.as_slice()))
+            .collect();
+        let held = plan.held.contains(mid);
+        let legs = merchant_legs(&split_parts, held)
+            .map_err(|e| SettleError::Corrupt(format!("merchant {mid}: {e}")))?;
+        let outcome = if legs.is_empty() {
+            "nothing"
+        } else if legs.iter().any(|l| l.kind == LegKind::Held) {
+            "held"
+        } else if legs.iter().all(|l| l.kind == LegKind::Debit) {
+            "auto_debit"
+        } else {
+            "payout"
+        };
+        Ok((legs, outcome))
+    }
+
+    /// Creates the pass's payouts and marks it settled, in one commit.
+    fn finish<I: SettleIo>(
+        &mut self,
+        io: &mut I,
+        report: &mut RunReport,
+        plan: &Plan,
+    ) -> Result<(), SettleError> {
+        let run = report.run.clone();
+        let now_ns = self.options.now_ns;
+        let totals = io.read(|store| store.settlement_payout_totals(&run.run_id, run.passes))?;
+        let puts = payout_puts(&run, &totals, plan, now_ns);
+        let details = serde_json::json!({
+            "pass": run.passes, "payouts": totals.len(), "settlements": run.settlements,
+        });
+        let audit = AuditEntry {
+            time_ns: now_ns,
+            actor_role: "system".into(),
+            actor_scope: String::new(),
+            action: "settlement_run.pass".into(),
+            resource: format!("settlement-runs/{}", run.run_id),
+            details: details.to_string(),
+        };
+        let mut next = run.clone();
+        next.status = "settled".into();
+        next.covered_seq = run.pass_to_seq;
+        next.pass_done_mid.clear();
+        next.updated_at_ns = now_ns;
+        let payouts = WriteOp::Api(Box::new(ApiWrite {
+            change: ApiChange::PutResources(puts),
+            audit: Some(audit),
+            idempotency: None,
+            only_after_success: true,
+        }));
+        let outcomes = commit_run(
+            io,
+            &run,
+            next.clone(),
+            Vec::new(),
+            Steps::after(payouts),
+            now_ns,
+        )?;
+        match outcomes.last() {
+            Some(WriteOutcome::Api(ApiOutcome::Applied { .. })) => {}
+            other => {
+                return Err(SettleError::Corrupt(format!(
+                    "payouts of {} not created: {other:?}",
+                    run.run_id
+                )));
+            }
+        }
+        report.run = next;
+        report.passes_finished += 1;
+        report.payouts_created += totals.len() as u64;
+        Ok(())
+    }
+}
+
+/// The sums of one kind of items, by the sign convention of settlement
+/// items (amounts signed from the merchant's side): captures and voids add
+/// to captures, refunds and chargebacks are taken off, adjustments (and any
+/// other kind, so no money is dropped) are added as signed.
+#[must_use]
+pub fn sums_of(aggregate: &MerchantAggregate) -> ItemSums {
+    let amount = aggregate.amount_minor;
+    let mut sums = ItemSums {
+        fees_minor: aggregate.fee_minor,
+        discounts_minor: aggregate.discount_minor,
+        fee_share_minor: aggregate.fee_share_minor,
+        points: aggregate.points,
+        ..ItemSums::default()
+    };
+    match aggregate.kind.as_str() {
+        "capture" | "void" => sums.captures_minor = amount,
+        "refund" => sums.refunds_minor = amount.saturating_neg(),
+        "chargeback" => sums.chargebacks_minor = amount.saturating_neg(),
+        _ => sums.adjustments_minor = amount,
+    }
+    sums
+}
+
+fn add_sums(a: ItemSums, b: ItemSums) -> Option<ItemSums> {
+    Some(ItemSums {
+        captures_minor: a.captures_minor.checked_add(b.captures_minor)?,
+        refunds_minor: a.refunds_minor.checked_add(b.refunds_minor)?,
+        fees_minor: a.fees_minor.checked_add(b.fees_minor)?,
+        chargebacks_minor: a.chargebacks_minor.checked_add(b.chargebacks_minor)?,
+        adjustments_minor: a.adjustments_minor.checked_add(b.adjustments_minor)?,
+        discounts_minor: a.discounts_minor.checked_add(b.discounts_minor)?,
+        fee_share_minor: a.fee_share_minor.checked_add(b.fee_share_minor)?,
+        points: a.points.checked_add(b.points)?,
+    })
+}
+
+/// Stored sums → the domain's totals.
+#[must_use]
+pub fn totals_of(sums: &ItemSums) -> MerchantTotals {
+    MerchantTotals {
+        captures: AmountMinor(sums.captures_minor),
+        refunds: AmountMinor(sums.refunds_minor),
+        fees: AmountMinor(sums.fees_minor),
+        chargebacks: AmountMinor(sums.chargebacks_minor),
+        adjustments: AmountMinor(sums.adjustments_minor),
+    }
+}

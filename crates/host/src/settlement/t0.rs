@@ -1,0 +1,80 @@
+//! The T+0 job of the server: every [`T0_INTERVAL`] it settles the T+0
+//! items written since its last look, one pass of the run of each business
+//! date that has new items. On start it looks at every T+0 date once, so a
+//! run interrupted by a crash is finished.
+
+use std::time::{Duration, Instant};
+
+use domain::BusinessDate;
+use domain::settlement::Cycle;
+use tokio::sync::watch;
+
+use super::{RUNNER, RunOptions, WriterIo, settle};
+use crate::api::{Clock, SystemClock};
+
+/// How often the job looks for new T+0 items.
+pub const T0_INTERVAL: Duration = Duration::from_secs(3);
+/// How often the job checks for shutdown while it waits.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
+
+/// Runs the job until `shutdown` turns true. Runs on a blocking thread
+/// (the database clients are synchronous).
+pub async fn job(
+    database_url: String,
+    writer: store::WriterHandle,
+    shutdown: watch::Receiver<bool>,
+    interval: Duration,
+) {
+    let task = tokio::task::spawn_blocking(move || run(&database_url, writer, &shutdown, interval));
+    if let Ok(Err(error)) = task.await {
+        tracing::error!(%error, "the T+0 settlement job stopped");
+    }
+}
+
+fn run(
+    database_url: &str,
+    writer: store::WriterHandle,
+    shutdown: &watch::Receiver<bool>,
+    interval: Duration,
+) -> Result<(), super::SettleError> {
+    let reads = store::Store::open(database_url)?;
+    let mut io = WriterIo { reads, writer };
+    let mut seen_seq = 0;
+    loop {
+        match tick(&mut io, seen_seq) {
+            Ok(seq) => seen_seq = seq,
+            Err(error) => tracing::warn!(%error, "T+0 settlement pass failed; retrying"),
+        }
+        let wake = Instant::now() + interval;
+        while Instant::now() < wake {
+            // Stop when told, or when the server is gone without telling
+            // (its sender dropped): a blocking task must end by itself.
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
+                return Ok(());
+            }
+            std::thread::sleep(SHUTDOWN_POLL);
+        }
+    }
+}
+
+/// Settles the dates with T+0 items above `seen_seq`; returns the new mark.
+fn tick(io: &mut WriterIo, seen_seq: i64) -> Result<i64, super::SettleError> {
+    let _runner = RUNNER
+        .lock()
+        .map_err(|_| super::SettleError::Corrupt("runner lock poisoned".into()))?;
+    let watermark = io.reads.settlement_items_watermark()?;
+    if watermark <= seen_seq {
+        return Ok(seen_seq);
+    }
+    for date in io
+        .reads
+        .settlement_dates_after(Cycle::T0.as_str(), seen_seq)?
+    {
+        let Some(date) = BusinessDate::parse(&date) else {
+            continue;
+        };
+        let options = RunOptions::at(SystemClock.now_ns());
+        settle(io, date, Cycle::T0, &options, &mut |_| {})?;
+    }
+    Ok(watermark)
+}

@@ -1,0 +1,237 @@
+//! `posbridge bench settle`: a T+1 settlement run end to end (aggregation,
+//! plan, legs, ledger transfers, settlement rows, payouts; every commit
+//! durable) over N items of M merchants, against the engine's own plain
+//! aggregation of the same rows (`SELECT mid, SUM(..) .. GROUP BY mid`)
+//! timed in the same run: the limit.
+//!
+//! Outside the timed part: a fresh database, per merchant a payable ledger
+//! account, a host merchant record, a settlement account and an approved
+//! binding to it, and the items (bulk-loaded in large commits). Items are
+//! captures with a 0.6% fee, every tenth a refund.
+// Rates and ratios of measured times (not money).
+#![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
+
+use std::time::Instant;
+
+use anyhow::Context;
+use domain::BusinessDate;
+use domain::settlement::Cycle;
+use host::records::{MerchantRecord, Record};
+use host::seed::{LEDGER_CNY, LEDGER_CODE};
+use host::settlement::{RunOptions, settle};
+use ledger::{AccountId, NewAccount};
+use store::api::{ApiChange, ApiWrite, ResourcePut, ResourceRow};
+use store::testing::TestDatabase;
+use store::{SettlementItem, Store, WriteOp};
+
+use crate::InputError;
+
+const PG_URL_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
+/// Rows per loading commit.
+const LOAD_BATCH: usize = 50_000;
+/// Largest run accepted.
+const TRANSACTIONS_MAX: usize = 100_000_000;
+const DATE: &str = "2026-11-24";
+/// Payable ledger accounts of bench merchants: this + index.
+const PAYABLE_BASE: u128 = 1 << 64;
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Items (transactions) to settle.
+    #[arg(long, default_value_t = 1_000_000)]
+    transactions: usize,
+    /// Merchants they are spread over.
+    #[arg(long, default_value_t = 10_000)]
+    merchants: usize,
+    /// `sqlite` or `postgres`.
+    #[arg(long, default_value = "sqlite")]
+    engine: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn mid(index: usize) -> String {
+    format!("9{index:014}")
+}
+
+/// Runs the benchmark.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.merchants == 0
+        || args.transactions < args.merchants
+        || args.transactions > TRANSACTIONS_MAX
+    {
+        return Err(InputError(format!(
+            "need 1 <= --merchants <= --transactions <= {TRANSACTIONS_MAX}"
+        ))
+        .into());
+    }
+    let scratch = match args.engine.as_str() {
+        "sqlite" => TestDatabase::sqlite("bench_settle"),
+        "postgres" => {
+            let base = std::env::var(store::testing::PG_URL_VARIABLE)
+                .unwrap_or_else(|_| PG_URL_DEFAULT.into());
+            TestDatabase::postgres_at(&base, "bench_settle")
+                .with_context(|| format!("PostgreSQL at {base}"))?
+        }
+        other => {
+            return Err(
+                InputError(format!("unknown engine {other}: use sqlite or postgres")).into(),
+            );
+        }
+    };
+    let mut store = Store::open(scratch.url()).context("opening the bench database")?;
+    load(&mut store, &args)?;
+    let date = BusinessDate::parse(DATE).context("bench date")?;
+    store.settlement_plain_aggregate(DATE, "T1")?; // warm the cache for both
+    let started = Instant::now();
+    let (groups, items) = store.settlement_plain_aggregate(DATE, "T1")?;
+    let aggregation = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        items == args.transactions as u64,
+        "aggregated {items} items"
+    );
+    anyhow::ensure!(
+        groups == args.merchants as u64,
+        "aggregated {groups} merchants"
+    );
+    let started = Instant::now();
+    let report = settle(&mut store, date, Cycle::T1, &RunOptions::at(2), &mut |_| {})?;
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        report.run.items == args.transactions as u64
+            && report.run.settlements == args.merchants as u64,
+        "the run settled {} items of {} merchants",
+        report.run.items,
+        report.run.settlements
+    );
+    let rate = args.transactions as f64 / seconds;
+    let ratio = seconds / aggregation;
+    if args.json {
+        let figures = serde_json::json!({
+            "bench": "settle", "engine": args.engine, "transactions": args.transactions,
+            "merchants": args.merchants, "seconds": seconds, "transactions_per_second": rate,
+            "aggregation_seconds": aggregation, "ratio_to_aggregation": ratio,
+            "payouts": report.payouts_created,
+        });
+        println!("{figures}");
+    } else {
+        println!(
+            "settle ({}): {} transactions, {} merchants in {seconds:.3} s = {rate:.0} transactions/s; \
+             plain aggregation {aggregation:.3} s; ratio {ratio:.2}; {} payouts",
+            args.engine, args.transactions, args.merchants, report.payouts_created
+        );
+    }
+    Ok(())
+}
+
+/// Merchants, accounts, bindings and items.
+fn load(store: &mut Store, args: &Args) -> anyhow::Result<()> {
+    let merchants: Vec<usize> = (0..args.merchants).collect();
+    for chunk in merchants.chunks(LOAD_BATCH / 5) {
+        let mut accounts = Vec::new();
+        let mut records = Vec::new();
+        let mut puts = Vec::new();
+        for &i in chunk {
+            let payable = PAYABLE_BASE + i as u128;
+            accounts.push(NewAccount::new(AccountId(payable), LEDGER_CNY, LEDGER_CODE));
+            records.push(
+                Record::Merchant(MerchantRecord {
+                    mid: mid(i),
+                    name: format!("Bench merchant {i}"),
+                    stage: "live".into(),
+                    account: payable,
+                    participant: false,
+                    mcc: 5814,
+                    fee_plan: "STANDARD".into(),
+                    cycle: "T1".into(),
+                    cutoff_minute: 23 * 60,
+                })
+                .row(),
+            );
+            puts.extend(resources(i));
+        }
+        let api = ApiWrite {
+            change: ApiChange::PutResources(puts),
+            audit: None,
+            idempotency: None,
+            only_after_success: false,
+        };
+        store.write(
+            vec![
+                WriteOp::CreateAccounts(accounts),
+                WriteOp::HostRows(records),
+                WriteOp::Api(Box::new(api)),
+            ],
+            1,
+        )?;
+    }
+    let mut next = 0;
+    while next < args.transactions {
+        let end = (next + LOAD_BATCH).min(args.transactions);
+        let items = (next..end).map(|n| item(n, args.merchants)).collect();
+        store.write(vec![WriteOp::SettlementItems(items)], 1)?;
+        next = end;
+    }
+    Ok(())
+}
+
+fn resources(i: usize) -> [ResourcePut; 2] {
+    let account = format!("ACC-B{i:07}");
+    let resource = |kind: &str, id: &str, scope: &str, status: &str, document: String| {
+        ResourcePut::create(ResourceRow {
+            kind: kind.into(),
+            id: id.into(),
+            scope: scope.into(),
+            status: status.into(),
+            version: 1,
+            document,
+            created_at_ns: 1,
+            updated_at_ns: 1,
+        })
+    };
+    let account_document = serde_json::json!({"id": account, "kind": "single",
+        "policy": {"binding_approvals_required": 1, "payout_threshold": null, "payout_approvals_required": 0}});
+    let binding = format!("BND-B{i:07}");
+    let binding_document = serde_json::json!({"id": binding, "mid": mid(i), "terminals": [],
+        "splits": [{"account": account, "share_bps": 10_000}], "effective_from": "2026-01-01"});
+    [
+        resource(
+            "account",
+            &account,
+            &account,
+            "open",
+            account_document.to_string(),
+        ),
+        resource(
+            "binding",
+            &binding,
+            &mid(i),
+            "approved",
+            binding_document.to_string(),
+        ),
+    ]
+}
+
+fn item(n: usize, merchants: usize) -> SettlementItem {
+    let refund = n % 10 == 9;
+    let amount = 1_000 + (n % 97) as i64 * 100;
+    SettlementItem {
+        item_id: format!("{n:012}/{}", if refund { "refund" } else { "capture" }),
+        mid: mid(n % merchants),
+        tid: format!("B{:07}", n % merchants),
+        rrn: format!("{n:012}"),
+        business_date: DATE.into(),
+        cycle: "T1".into(),
+        channel: "credit".into(),
+        kind: if refund { "refund" } else { "capture" }.into(),
+        amount_minor: if refund { -amount / 2 } else { amount },
+        fee_minor: if refund { 0 } else { amount * 6 / 1_000 },
+        discount_minor: 0,
+        fee_share_minor: 0,
+        points: 0,
+        program: String::new(),
+        created_at_ns: 1,
+    }
+}
