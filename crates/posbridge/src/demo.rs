@@ -4,7 +4,9 @@
 //! contactless, swipe and keyed sales with PIN, a co-brand sale with discount
 //! and points, a decline of each kind, a void, a refund, a pre-authorization
 //! and its completion, a reversal after a timeout, and batch settlement;
-//! then the ledger is verified.
+//! then the day is settled through the HTTP API (T+1 into Lucky Coffee's
+//! joint account, T+0 for Corner Grocery) with a short daily report
+//! (`demo_settlement`), and the ledger is verified.
 
 use std::time::Duration;
 
@@ -114,7 +116,8 @@ fn run_story(url: &str, quiet: bool) -> anyhow::Result<()> {
         quiet,
         tally: Tally::default(),
     };
-    let told = tell(&mut story, &host);
+    let told = tell(&mut story, &host)
+        .and_then(|()| crate::demo_settlement::settle_day(running.http_addr));
     let verified = runtime.block_on(running.shutdown_and(|store| store.verify_ledger()));
     told?;
     let report = verified.context("stopping the host")??;

@@ -7,6 +7,7 @@ mod audit_cmd;
 mod bench;
 mod crypto_cmd;
 mod demo;
+mod demo_settlement;
 mod exit;
 mod iso8583_cmd;
 mod ledger_cmd;

@@ -38,6 +38,21 @@ fn demo_tells_the_whole_story_and_verifies_the_ledger() {
             "the demo did not show {step:?}:\n{stdout}"
         );
     }
+    // The day settled: the fees are the STANDARD plan's (credit 0.60%,
+    // half up): Lucky Coffee 38.00 → 0.23, 25.00 → 0.15, the 150.00
+    // completion → 0.90; Corner Grocery's keyed 66.00 → 0.40, the refund
+    // keeping its fee, the voided debit sale none.
+    for line in [
+        "Lucky Coffee Store #1: captures 213.00, refunds 0.00, fees 1.28, net 211.72 (payout)",
+        "credit 211.72 → account ACC-JOINT-1",
+        "Corner Grocery: captures 66.00, refunds 20.00, fees 0.40, net 45.60 (payout)",
+        "credit 45.60 → account ACC-SINGLE-2",
+    ] {
+        assert!(
+            stdout.contains(line),
+            "the demo did not settle {line:?}:\n{stdout}"
+        );
+    }
     assert!(stdout.contains("summary: 12 approved, 6 declined, 1 unanswered and reversed"));
     assert!(stdout.contains("debits = credits"));
     assert!(
