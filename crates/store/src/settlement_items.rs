@@ -67,37 +67,58 @@ impl SettlementItem {
     }
 }
 
+/// Items per INSERT statement: one statement carries many rows (a round
+/// trip per row made PostgreSQL slow), within both engines' limits on bound
+/// parameters (15 a row).
+const ITEMS_PER_STATEMENT: usize = 500;
+
 /// Writes items with `execute`, skipping those whose `item_id` exists.
 pub(crate) fn write_items(
     items: &[SettlementItem],
     execute: &mut dyn FnMut(&str, &[Value]) -> Result<()>,
 ) -> Result<()> {
-    for item in items {
-        execute(
+    for chunk in items.chunks(ITEMS_PER_STATEMENT) {
+        let mut sql = String::from(
             "INSERT INTO settlement_items (item_id, mid, tid, rrn, business_date, cycle, channel, \
              kind, amount_minor, fee_minor, discount_minor, fee_share_minor, points, program, \
-             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
-             ON CONFLICT (item_id) DO NOTHING",
-            &[
-                Value::Text(item.item_id.clone()),
-                Value::Text(item.mid.clone()),
-                Value::Text(item.tid.clone()),
-                Value::Text(item.rrn.clone()),
-                Value::Text(item.business_date.clone()),
-                Value::Text(item.cycle.clone()),
-                Value::Text(item.channel.clone()),
-                Value::Text(item.kind.clone()),
-                Value::Int(item.amount_minor),
-                Value::Int(item.fee_minor),
-                Value::Int(item.discount_minor),
-                Value::Int(item.fee_share_minor),
-                Value::Int(item.points),
-                Value::Text(item.program.clone()),
-                Value::Int(crate::codec::to_i64(item.created_at_ns)),
-            ],
-        )?;
+             created_at) VALUES ",
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 15);
+        for (row, item) in chunk.iter().enumerate() {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            let first = row * 15 + 1;
+            let placeholders: Vec<String> = (first..first + 15).map(|n| format!("?{n}")).collect();
+            sql.push('(');
+            sql.push_str(&placeholders.join(", "));
+            sql.push(')');
+            params.extend(values(item));
+        }
+        sql.push_str(" ON CONFLICT (item_id) DO NOTHING");
+        execute(&sql, &params)?;
     }
     Ok(())
+}
+
+fn values(item: &SettlementItem) -> [Value; 15] {
+    [
+        Value::Text(item.item_id.clone()),
+        Value::Text(item.mid.clone()),
+        Value::Text(item.tid.clone()),
+        Value::Text(item.rrn.clone()),
+        Value::Text(item.business_date.clone()),
+        Value::Text(item.cycle.clone()),
+        Value::Text(item.channel.clone()),
+        Value::Text(item.kind.clone()),
+        Value::Int(item.amount_minor),
+        Value::Int(item.fee_minor),
+        Value::Int(item.discount_minor),
+        Value::Int(item.fee_share_minor),
+        Value::Int(item.points),
+        Value::Text(item.program.clone()),
+        Value::Int(crate::codec::to_i64(item.created_at_ns)),
+    ]
 }
 
 const ITEM_COLUMNS: &str = "item_id, mid, tid, rrn, business_date, cycle, channel, kind, \
