@@ -5,11 +5,13 @@
 //! one JSON object. Bad input is reported with exit code 2.
 
 mod commands;
+mod emv_cmd;
 mod output;
 
 use clap::Subcommand;
 
 pub use commands::*;
+pub use emv_cmd::{EmvArgs, emv};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
