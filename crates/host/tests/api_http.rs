@@ -187,6 +187,33 @@ async fn idempotent_posts_replay_and_reject_a_changed_body(h: Harness) {
     assert_eq!(again.status, 201);
     assert_eq!(again.text, first.text, "the replay is the first response");
     assert_eq!(h.audit_count().await, events, "no second audit event");
+    // The stored fingerprint is keyed with the server's pepper: an unkeyed
+    // hash of a body that carries a PAN or a PIN could be brute-forced.
+    let key_hash = host::api::hash_key(b"test pepper", ADMIN);
+    let key_id = format!(
+        "key_{}",
+        key_hash[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let record = h
+        .state
+        .read(move |store| store.idempotency_record(&key_id, "k-1"))
+        .await
+        .unwrap()
+        .expect("the idempotency record is stored");
+    let plain: [u8; 32] = {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(b"POST /v1/fee-plans\0");
+        hasher.update(body.as_bytes());
+        hasher.finalize().into()
+    };
+    assert_ne!(
+        record.fingerprint, plain,
+        "not an unkeyed hash of the request"
+    );
     // Same key, different body: 422.
     let changed = fee_plan("IDEM2");
     let reply = h

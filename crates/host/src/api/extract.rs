@@ -95,7 +95,7 @@ impl PostRequest {
         action: Action,
     ) -> Result<(T, PendingWrite), ApiError> {
         authorize(&caller, action)?;
-        let fingerprint = fingerprint(&self.path, &self.body);
+        let fingerprint = fingerprint(&state.config().key_pepper, &self.path, &self.body);
         if let Some(key) = &self.idempotency_key {
             replay(state, &caller, key, &fingerprint).await?;
         }
@@ -111,8 +111,15 @@ impl PostRequest {
     }
 }
 
-fn fingerprint(path: &str, body: &[u8]) -> [u8; 32] {
+/// The request's fingerprint, kept with its idempotency record: SHA-256
+/// keyed with the server's secret pepper (a fixed-length secret prefix), as
+/// some bodies carry a PAN, a PIN or a wallet payment code and an unkeyed
+/// hash of them could be searched by brute force.
+fn fingerprint(pepper: &[u8], path: &str, body: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
+    hasher.update(b"posbridge idempotency fingerprint\0");
+    hasher.update((pepper.len() as u64).to_be_bytes());
+    hasher.update(pepper);
     hasher.update(b"POST ");
     hasher.update(path.as_bytes());
     hasher.update([0]);

@@ -62,7 +62,7 @@ pub struct IdempotencyRecord {
     pub key_id: String,
     /// The client's `Idempotency-Key`.
     pub idempotency_key: String,
-    /// SHA-256 of the request (method, path, body).
+    /// Keyed SHA-256 of the request (the server's pepper, method, path, body).
     pub fingerprint: Hash,
     /// HTTP status of the first response.
     pub status: u16,
