@@ -163,6 +163,9 @@ pub struct CardRecord {
     pub account: u128,
     /// Points balance (co-brand cards).
     pub points: u64,
+    /// The cardholder's standing choice to pay with points at participating
+    /// merchants (co-brand cards; set by the issuer).
+    pub redeem_points: bool,
 }
 
 /// One transaction (every answered financial request gets one, declines too).
@@ -211,6 +214,11 @@ pub struct TransactionRecord {
     pub discount: i64,
     /// Points earned (a sale) or taken back (a refund).
     pub points: u64,
+    /// Points redeemed as part payment (a sale) or given back (a refund).
+    pub redeemed: u64,
+    /// Their value, funded by the program (a sale) or returned to it (a
+    /// refund), minor units.
+    pub redeemed_value: i64,
     /// Merchant fee charged at capture (a refund: the fee it returned).
     pub fee: i64,
     /// Brand partner's share of the fee (a refund: the share returned).
@@ -422,6 +430,7 @@ fn card_body(c: &CardRecord) -> String {
         .text("program", &c.program)
         .number("account", c.account)
         .number("points", c.points)
+        .flag("redeem_points", c.redeem_points)
         .done()
 }
 
@@ -440,6 +449,7 @@ fn card_from(token: String, f: &Fields) -> Option<CardRecord> {
         program: f.text("program").unwrap_or_default(),
         account: f.number("account")?,
         points: f.number("points").unwrap_or(0),
+        redeem_points: f.flag("redeem_points"),
     })
 }
 
@@ -465,6 +475,8 @@ fn transaction_body(t: &TransactionRecord) -> String {
         .number("pending_transfer", t.pending_transfer)
         .number("discount", t.discount)
         .number("points", t.points)
+        .number("redeemed", t.redeemed)
+        .number("redeemed_value", t.redeemed_value)
         .number("fee", t.fee)
         .number("fee_share", t.fee_share)
         .text("channel", &t.channel)
@@ -496,6 +508,8 @@ fn transaction_from(rrn: String, f: &Fields) -> Option<TransactionRecord> {
         pending_transfer: f.number("pending_transfer")?,
         discount: f.number("discount").unwrap_or(0),
         points: f.number("points").unwrap_or(0),
+        redeemed: f.number("redeemed").unwrap_or(0),
+        redeemed_value: f.number("redeemed_value").unwrap_or(0),
         fee: f.number("fee").unwrap_or(0),
         fee_share: f.number("fee_share").unwrap_or(0),
         channel: f.text("channel").unwrap_or_default(),
