@@ -22,6 +22,7 @@ use serde_json::json;
 
 both_engines!(
     redeeming_cards_pay_with_points_and_get_them_back,
+    reversals_of_a_void_and_of_a_refund_redeem_again,
     issuing_asks_for_a_cobrand_card,
 );
 
@@ -30,6 +31,7 @@ const ADMIN: &str = "sk_sandbox_admin";
 const CARD_A: &str = "6225887777770013";
 const CARD_B: &str = "6225887777770021";
 const CARD_C: &str = "6225887777770039";
+const CARD_D: &str = "6225887777770047";
 const LIMIT: i64 = 100_000;
 
 /// What a DBCOFFEE sale gives, computed from the program's published rules:
@@ -218,6 +220,77 @@ async fn redeeming_cards_pay_with_points_and_get_them_back(server: TestServer) {
     let fee = |amount| expected_fee(amount, standard_rate("credit"));
     let credited = 8_000 - 4_000 + 1_000 + 3_800 - fee(8_000) - fee(1_000) - fee(3_800);
     assert_eq!(merchant, i128::from(credited));
+}
+
+async fn reversals_of_a_void_and_of_a_refund_redeem_again(server: TestServer) {
+    issue(&server, CARD_D, 2_000, true).await;
+    let mut t1 = server.client("T0000001").await;
+    // 30.00: 3.00 off, 20.00 in points, 7.00 charged, 14 earned.
+    let (discount, redeemed, paid, earned) = expected_sale(3_000, true, 2_000);
+    assert_eq!((discount, redeemed, paid, earned), (300, 2_000, 700, 14));
+    let mut points = 2_000 - redeemed + earned;
+    let (_, rrn) = sell(&mut t1, CARD_D, 3_000, MID1, &de63(300, 700, 14, points)).await;
+    let void = follow_up(&mut t1, "020000", CARD_D, 3_000, MID1, &rrn);
+    assert_eq!(t1.call(&void).await.code(), "00");
+    assert_eq!(available(&mut t1, CARD_D, MID1).await, LIMIT);
+    // The void reversed: the sale is in force again, its points redeemed again.
+    let reversal = reversal_of(&mut t1, &void);
+    assert_eq!(t1.call(&reversal).await.code(), "00");
+    assert_eq!(available(&mut t1, CARD_D, MID1).await, LIMIT - paid);
+    // Refund 15.00: 1 000 points back, 5.00 to the card, 7 points taken.
+    let refund = follow_up(&mut t1, "200000", CARD_D, 1_500, MID1, &rrn);
+    assert_eq!(t1.call(&refund).await.code(), "00");
+    let (points_back, earned_back) = (
+        cumulative_part(redeemed, 3_000, 1_500),
+        cumulative_part(earned, 3_000, 1_500),
+    );
+    assert_eq!((points_back, earned_back), (1_000, 7));
+    assert_eq!(
+        available(&mut t1, CARD_D, MID1).await,
+        LIMIT - paid + (1_500 - points_back)
+    );
+    // A 20.00 sale spends every point the card has, those given back too.
+    let during = points + points_back - earned_back;
+    let (next_discount, next_redeemed, next_paid, next_earned) = expected_sale(2_000, true, during);
+    assert_eq!(
+        (next_discount, next_redeemed, next_paid, next_earned),
+        (200, 1_007, 793, 14)
+    );
+    points = during - next_redeemed + next_earned;
+    sell(&mut t1, CARD_D, 2_000, MID1, &de63(200, 793, 14, points)).await;
+    // The refund reversed: its money goes as before it and its 7 points
+    // come back, but the 1 000 points it gave were spent: only what the
+    // balance holds (14) is taken, never below zero.
+    let reversal = reversal_of(&mut t1, &refund);
+    assert_eq!(t1.call(&reversal).await.code(), "00");
+    points = points + earned_back - points.min(points_back);
+    assert_eq!(points, 7);
+    let charged = paid + next_paid;
+    assert_eq!(available(&mut t1, CARD_D, MID1).await, LIMIT - charged);
+    let account = ISSUED_CARD_ACCOUNT_BASE + 1;
+    let (balances, report) = server
+        .stop_and(move |s| {
+            let ids = [
+                account,
+                points_account(account),
+                PROGRAM_ACCOUNT,
+                MERCHANT_ACCOUNT_BASE + 1,
+            ];
+            let balances: Vec<i128> = ids.iter().map(|id| balance(s, *id)).collect();
+            (balances, s.verify_ledger().unwrap())
+        })
+        .await;
+    assert!(report.violations.is_empty(), "{report:?}");
+    let fee = |amount| expected_fee(amount, standard_rate("credit"));
+    assert_eq!(
+        balances,
+        [
+            i128::from(LIMIT - charged),
+            i128::from(points),
+            -i128::from(discount + redeemed + next_discount + next_redeemed),
+            i128::from(3_000 - fee(3_000) + 2_000 - fee(2_000))
+        ]
+    );
 }
 
 async fn issuing_asks_for_a_cobrand_card(server: TestServer) {
