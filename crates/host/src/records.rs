@@ -454,7 +454,7 @@ fn card_from(token: String, f: &Fields) -> Option<CardRecord> {
 }
 
 fn transaction_body(t: &TransactionRecord) -> String {
-    Body::new()
+    let body = Body::new()
         .text("kind", &t.kind)
         .text("tid", &t.tid)
         .text("mid", &t.mid)
@@ -475,13 +475,18 @@ fn transaction_body(t: &TransactionRecord) -> String {
         .number("pending_transfer", t.pending_transfer)
         .number("discount", t.discount)
         .number("points", t.points)
-        .number("redeemed", t.redeemed)
-        .number("redeemed_value", t.redeemed_value)
         .number("fee", t.fee)
         .number("fee_share", t.fee_share)
         .text("channel", &t.channel)
         .text("program", &t.program)
-        .number("at", t.at_s)
+        .number("at", t.at_s);
+    // Only transactions with points redeemed carry them (absent reads as 0),
+    // so every other row stays as short as before.
+    if t.redeemed == 0 && t.redeemed_value == 0 {
+        return body.done();
+    }
+    body.number("redeemed", t.redeemed)
+        .number("redeemed_value", t.redeemed_value)
         .done()
 }
 
@@ -554,6 +559,81 @@ mod tests {
             ),
         ];
         for record in records {
+            let row = record.row();
+            let back = Record::from_row(row.table, &row.key, &row.body).unwrap();
+            assert_eq!(record, back);
+        }
+    }
+
+    #[test]
+    fn redemption_reads_back_and_is_absent_when_none() {
+        let card = CardRecord {
+            token: "tok".into(),
+            encrypted_pan: "v1:abc".into(),
+            masked: "622588******0013".into(),
+            product: "credit".into(),
+            status: "active".into(),
+            expiry: "3012".into(),
+            available: 100_000,
+            pin_failures: 0,
+            pvv: "1234".into(),
+            chip: false,
+            program: "DBCOFFEE".into(),
+            account: 1_001,
+            points: 562,
+            redeem_points: true,
+        };
+        let sale = TransactionRecord {
+            rrn: "000000000042".into(),
+            kind: "sale".into(),
+            tid: "T0000001".into(),
+            mid: "100000000000001".into(),
+            request_key: "T0000001/0200/000001/1124101010".into(),
+            token: "tok".into(),
+            masked: "622588******0013".into(),
+            route: "onus".into(),
+            amount: 8_000,
+            code: "00".into(),
+            auth_code: "000042".into(),
+            state: "approved".into(),
+            batch: 1,
+            refunded: 4_000,
+            original: String::new(),
+            certification: false,
+            payer_account: 1_001,
+            merchant_account: 101,
+            pending_transfer: 0,
+            discount: 800,
+            points: 124,
+            redeemed: 1_000,
+            redeemed_value: 1_000,
+            fee: 48,
+            fee_share: 10,
+            channel: "credit".into(),
+            program: "DBCOFFEE".into(),
+            at_s: 1_764_000_000,
+        };
+        let plain = TransactionRecord {
+            redeemed: 0,
+            redeemed_value: 0,
+            ..sale.clone()
+        };
+        assert!(
+            !Record::Transaction(plain.clone())
+                .row()
+                .body
+                .contains("redeemed")
+        );
+        let off = CardRecord {
+            redeem_points: false,
+            ..card.clone()
+        };
+        for record in [
+            Record::Card(card),
+            Record::Card(off),
+            Record::Transaction(sale),
+            Record::Transaction(plain),
+        ] {
             let row = record.row();
             let back = Record::from_row(row.table, &row.key, &row.body).unwrap();
             assert_eq!(record, back);
