@@ -369,6 +369,7 @@ pub fn program() -> ProgramRules {
         points_per_unit: 1,
         points_per_unit_participating: 2,
         fee_share_bps: 2_000,
+        point_value_minor: crate::benefits::POINT_VALUE_MINOR_DEFAULT,
     }
 }
 

@@ -16,12 +16,12 @@ use domain::{AmountMinor, Currency, ResponseCode, YearMonth};
 use ledger::{NewTransfer, TransferFlags, TransferId};
 use store::SettlementItem;
 
-use crate::capture::{Charges, channel_of, new_transfer, split_transfers};
+use crate::capture::{Charges, Payment, channel_of, new_transfer, payment_transfers};
 use crate::records::{
     AnswerRecord, BatchRecord, CardRecord, MerchantRecord, Record, TransactionRecord,
 };
 use crate::request::Request;
-use crate::seed::{NETWORK_ACCOUNT, PROGRAM_ACCOUNT};
+use crate::seed::NETWORK_ACCOUNT;
 use crate::state::{HostState, answer_key, request_key};
 use crate::wire::{BenefitsField, RequestKind, format_available_balance};
 
@@ -260,6 +260,8 @@ impl Context<'_> {
             pending_transfer: 0,
             discount: 0,
             points: 0,
+            redeemed: 0,
+            redeemed_value: 0,
             fee: 0,
             fee_share: 0,
             channel: String::new(),
@@ -352,11 +354,20 @@ impl Context<'_> {
             return self.declined(ResponseCode::ExpiredCard);
         };
         let benefits = self.benefits(record);
+        let charged = benefits.map_or(request.amount, |b| b.paid);
+        // A sale paid wholly with points and the discount spends nothing of
+        // the card: the issuer checks the card (status, expiry, PIN,
+        // cryptogram) as for an inquiry.
+        let check = if kind == AuthKind::Purchase && charged == AmountMinor::ZERO {
+            AuthKind::BalanceInquiry
+        } else {
+            kind
+        };
         let decision = issuing::decide(
             &issued,
             &OnUsRequest {
-                kind,
-                amount: benefits.map_or(request.amount, |b| b.paid),
+                kind: check,
+                amount: charged,
                 expiry: request.expiry.unwrap_or(issued.expiry),
                 today: self.today,
                 pin: facts.pin,
@@ -413,16 +424,20 @@ impl Context<'_> {
         approved
     }
 
-    /// The program's benefits of a sale on a card of the program.
+    /// The program's benefits of a sale on a card of the program: with the
+    /// card's points redeemed when the card is set to pay with points (only
+    /// at participating merchants; see `capture`).
     fn benefits(&self, card: &CardRecord) -> Option<PurchaseBenefits> {
         let program = self.program.filter(|p| p.code == card.program)?;
+        let offered = if card.redeem_points { card.points } else { 0 };
         (self.request.kind == RequestKind::Sale)
-            .then(|| program.purchase(self.request.amount, self.participant))
+            .then(|| program.purchase_with_points(self.request.amount, self.participant, offered))
     }
 
-    /// A sale with benefits: the card pays PAID, the program funds DISC, the
-    /// merchant gets the full amount (linked transfers), the card's points
-    /// account earns PTS; DE 63 reports it.
+    /// A sale with benefits: the card pays PAID, the program funds DISC and
+    /// the value of the points redeemed, the merchant gets the full amount,
+    /// the points redeemed go to points issuance (one linked chain), the
+    /// card's points account earns PTS; DE 63 reports it.
     fn benefit_sale(
         &self,
         mut txn: TransactionRecord,
@@ -431,16 +446,22 @@ impl Context<'_> {
         charges: Charges,
     ) -> Decision {
         txn.discount = benefits.discount.0;
-        card.points = card.points.saturating_add(benefits.points);
+        txn.redeemed = benefits.redeemed_points;
+        txn.redeemed_value = benefits.redeemed_value.0;
+        card.points = card
+            .points
+            .saturating_sub(benefits.redeemed_points)
+            .saturating_add(benefits.points);
         let charges = Charges {
             points: benefits.points,
             ..charges
         };
-        let mut transfers = split_transfers(
-            [self.transfer_id(0), self.transfer_id(1)],
-            (card.account, benefits.paid),
-            (PROGRAM_ACCOUNT, benefits.discount),
+        let mut transfers = payment_transfers(
+            self.rrn_number << 8,
+            card.account,
             self.merchant_account,
+            card.account,
+            Payment::of(&txn),
             true,
         );
         let (posted, item) = self.post_capture(&mut txn, charges);

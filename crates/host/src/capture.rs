@@ -10,10 +10,16 @@
 //!
 //! | slot | ledger | debit → credit | amount |
 //! |---|---|---|---|
-//! | 0, 1 | CNY | card / network, program → merchant | the money legs |
+//! | 0, 1 | CNY | card / network, program → merchant | the money legs: PAID, DISC |
+//! | 5 | CNY | program → merchant | the value of the points redeemed |
+//! | 6 | points | card's points account → points issuance | points redeemed |
 //! | 2 | CNY | merchant → fee revenue | the fee |
 //! | 3 | CNY | fee revenue → brand partner | the program's `fee_share_bps` of the fee (co-brand cards) |
 //! | 4 | points | points issuance → card's points account | points earned |
+//!
+//! Slots 0, 1, 5 and 6 (those not zero) are one linked chain, in that order:
+//! the card's money, the program's money and the points redeemed move
+//! together or not at all.
 //!
 //! Transfer ids are `RRN << 8 | slot`; the undo of a transaction by a
 //! reversal uses `RRN << 8 | 0x80 | slot`, so every undo happens once.
@@ -40,16 +46,43 @@
 //! Per-merchant rate overrides are not part of the contract document yet;
 //! the plan's MCC overrides apply.
 //!
-//! Points redemption as part payment is not offered on the ISO path:
-//! host-interface.md gives a terminal no field to ask for it (DE 63 exists
-//! only in responses), and redeeming without the cardholder asking is not
-//! an option. The points ledger supports it (card → issuance) once a channel
-//! to ask exists. The instant discount is funded by the program's funding
-//! account (`seed::PROGRAM_ACCOUNT`).
+//! The instant discount is funded by the program's funding account
+//! (`seed::PROGRAM_ACCOUNT`).
+//!
+//! # Points redemption as part payment
+//!
+//! host-interface.md gives a terminal no field to ask for redemption (DE 63
+//! exists only in responses), so it is the cardholder's standing choice held
+//! by the issuer: a co-brand card set to pay with points
+//! (`CardRecord::redeem_points`, set by `POST /v1/issuer/cards`; the sandbox
+//! cards have it off). At an approved co-brand SALE at a participating
+//! merchant such a card redeems as many points as its balance and the amount
+//! left after the discount allow (`domain::benefits`; 1 point = 0.01 unless
+//! the program says otherwise; no other cap, so PAID may be zero). The card
+//! is charged and checked for PAID only; points are earned on PAID; DE 63
+//! keeps section 9's keys (`PAID` is what the card paid, `BAL` the balance
+//! after redemption and accrual). The merchant is still credited the full
+//! DE 4: the redeemed value comes from the program's funding account (slot
+//! 5), the points go from the card to points issuance (slot 6). Pre-
+//! authorizations and completions redeem nothing (as they get no discount):
+//! the hold is placed on the card's money before the final amount is known.
+//! Settlement items are the merchant's figures and do not show redemption.
+//!
+//! A void or a reversal gives the card back its PAID and its redeemed
+//! points, and the program its DISC and the redeemed value. A refund gives
+//! back the redeemed points and their value in proportion to the part
+//! refunded (`domain::benefits::RefundSplit`: cumulative, half up), the rest
+//! to the card first, then to the program. Points are given back before the
+//! points earned are taken back, and a take-back never exceeds the card's
+//! balance at that moment (points the cardholder has spent meanwhile stay
+//! spent: the points account never goes below zero, so a take-back larger
+//! than the balance would fail the whole request). For the same reason, when
+//! a reversal undoes a void or a refund, the points redeemed again are at
+//! most the card's balance; the money legs move as recorded.
 
 use std::collections::HashMap;
 
-use domain::benefits::points_taken_back;
+use domain::benefits::{RefundSplit, SaleParts, points_taken_back};
 use domain::fees::{self, Channel, FeePlan, RefundPolicy};
 use domain::routing::CardProduct;
 use domain::settlement::business_date;
@@ -70,6 +103,10 @@ pub const SLOT_FEE: u128 = 2;
 pub const SLOT_FEE_SHARE: u128 = 3;
 /// Transfer slot of the points accrued.
 pub const SLOT_POINTS: u128 = 4;
+/// Transfer slot of the value of the points redeemed (program → merchant).
+pub const SLOT_REDEEM_VALUE: u128 = 5;
+/// Transfer slot of the points redeemed (card's points → points issuance).
+pub const SLOT_REDEEM_POINTS: u128 = 6;
 /// Added to the slots of a transaction undone by a reversal.
 pub const SLOT_UNDO: u128 = 0x80;
 /// Most fee plans loaded at start (pages of the store's plan list).
@@ -181,45 +218,99 @@ pub fn charge_transfers(
         .collect()
 }
 
-/// Money from a payer and the program to `merchant` (`towards_merchant`),
-/// or back from the merchant to them: linked, only the non-zero legs.
-pub(crate) fn split_transfers(
-    ids: [TransferId; 2],
-    payer: (u128, AmountMinor),
-    program: (u128, AmountMinor),
+/// How the merchant's amount of a sale (or of a refund) is paid: by the
+/// payer (card or network), by the program (the discount and the value of
+/// the points redeemed), and the points redeemed from the card.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Payment {
+    /// The payer's part (a sale's PAID; a refund's part for the card).
+    pub(crate) paid: i64,
+    /// The program's instant discount (or the part of it a refund returns).
+    pub(crate) discount: i64,
+    /// The value of the points redeemed (or given back), program-funded.
+    pub(crate) redeemed_value: i64,
+    /// The points redeemed (or given back).
+    pub(crate) redeemed: u64,
+}
+
+impl Payment {
+    /// The payment a sale's, a completion's or a refund's record holds.
+    pub(crate) fn of(txn: &TransactionRecord) -> Payment {
+        Payment {
+            paid: txn.amount - txn.discount - txn.redeemed_value,
+            discount: txn.discount,
+            redeemed_value: txn.redeemed_value,
+            redeemed: txn.redeemed,
+        }
+    }
+}
+
+/// The money of `payment` from the payer and the program to `merchant`
+/// and its points from the card to points issuance (`towards_merchant`),
+/// or all of it back: one linked chain of the non-zero legs. `base` is
+/// `RRN << 8` (with [`SLOT_UNDO`] for a reversal); `card` the card's money
+/// account (0 for off-us cards, which redeem nothing).
+pub(crate) fn payment_transfers(
+    base: u128,
+    payer: u128,
     merchant: u128,
+    card: u128,
+    payment: Payment,
     towards_merchant: bool,
 ) -> Vec<NewTransfer> {
-    let mut transfers: Vec<NewTransfer> = [(ids[0], payer), (ids[1], program)]
+    let redeemed = if card == 0 {
+        0
+    } else {
+        i64::try_from(payment.redeemed).unwrap_or(i64::MAX)
+    };
+    let legs: [(u128, LedgerId, u128, u128, i64); 4] = [
+        (0, LEDGER_CNY, payer, merchant, payment.paid),
+        (1, LEDGER_CNY, PROGRAM_ACCOUNT, merchant, payment.discount),
+        (
+            SLOT_REDEEM_VALUE,
+            LEDGER_CNY,
+            PROGRAM_ACCOUNT,
+            merchant,
+            payment.redeemed_value,
+        ),
+        (
+            SLOT_REDEEM_POINTS,
+            LEDGER_POINTS,
+            points_account(card),
+            POINTS_ISSUANCE_ACCOUNT,
+            redeemed,
+        ),
+    ];
+    let mut transfers: Vec<NewTransfer> = legs
         .into_iter()
-        .filter(|(_, (_, amount))| amount.0 > 0)
-        .map(|(id, (account, amount))| {
-            if towards_merchant {
-                new_transfer(id, account, merchant, amount.0)
+        .filter(|leg| leg.4 > 0)
+        .map(|(slot, ledger, from, to, amount)| {
+            let (debit, credit) = if towards_merchant {
+                (from, to)
             } else {
-                new_transfer(id, merchant, account, amount.0)
-            }
+                (to, from)
+            };
+            let mut transfer = new_transfer(TransferId(base | slot), debit, credit, amount);
+            transfer.ledger = ledger;
+            transfer
         })
         .collect();
-    if let [first, _second] = transfers.as_mut_slice() {
-        first.flags = TransferFlags::LINKED;
+    let chained = transfers.len().saturating_sub(1);
+    for transfer in &mut transfers[..chained] {
+        transfer.flags = TransferFlags::LINKED;
     }
     transfers
 }
 
-/// Gives back a captured sale: the card its PAID, the program its DISC.
-pub(crate) fn reverse_capture(
-    original: &TransactionRecord,
-    ids: [TransferId; 2],
-) -> Vec<NewTransfer> {
-    split_transfers(
-        ids,
-        (
-            original.payer_account,
-            AmountMinor(original.amount - original.discount),
-        ),
-        (PROGRAM_ACCOUNT, AmountMinor(original.discount)),
+/// Gives back a captured sale or completion: the card its PAID and its
+/// redeemed points, the program its DISC and the redeemed value.
+pub(crate) fn reverse_capture(original: &TransactionRecord, base: u128) -> Vec<NewTransfer> {
+    payment_transfers(
+        base,
+        original.payer_account,
         original.merchant_account,
+        card_of(original),
+        Payment::of(original),
         false,
     )
 }
@@ -234,6 +325,16 @@ pub(crate) fn new_transfer(id: TransferId, debit: u128, credit: u128, amount: i6
         LEDGER_CNY,
         LEDGER_CODE,
     )
+}
+
+/// How `sale` was paid, as `domain::benefits` splits a refund of it.
+fn sale_parts(sale: &TransactionRecord) -> SaleParts {
+    SaleParts {
+        amount: AmountMinor(sale.amount),
+        discount: AmountMinor(sale.discount),
+        redeemed_points: sale.redeemed,
+        redeemed_value: AmountMinor(sale.redeemed_value),
+    }
 }
 
 /// The money account of an on-us card of `txn` (0 for off-us cards).
@@ -367,17 +468,11 @@ impl Context<'_> {
         txn.route = original.route.clone();
         txn.channel = original.channel.clone();
         txn.program = original.program.clone();
-        let mut back = reverse_capture(original, [self.transfer_id(0), self.transfer_id(1)]);
-        back.extend(charge_transfers(
-            self.rrn_number << 8,
-            original.merchant_account,
-            card_of(original),
-            Charges::of(original),
-            false,
-        ));
+        let base = self.rrn_number << 8;
+        let (back, card) = self.give_back(original, base);
         let item = self.item((&self.rrn, "void"), "void", original, -1);
         let mut records = vec![Record::Transaction(voided)];
-        records.extend(self.card_restore(original, 1));
+        records.extend(card);
         let mut decision = self.approved(txn, records, back);
         decision.items.extend(item);
         decision
@@ -408,27 +503,35 @@ impl Context<'_> {
         let back = |total: i64| {
             fees::fee_returned_by_refund(policy, whole, AmountMinor(total), before, amount).0
         };
+        // The redeemed points and their value in proportion; of the rest,
+        // the card gets back what it paid first, then the program its DISC.
+        let split = RefundSplit::of(&sale_parts(original), before, amount);
+        txn.discount = split.discount.0;
+        txn.redeemed = split.redeemed_points;
+        txn.redeemed_value = split.redeemed_value.0;
+        // Points spent since cannot be taken back (see the module docs).
+        let points_now = self
+            .points_now(original)
+            .saturating_add(split.redeemed_points);
         let charges = Charges {
             fee: back(original.fee),
             fee_share: back(original.fee_share),
-            points: points_taken_back(original.points, whole, before, amount),
+            points: points_taken_back(original.points, whole, before, amount).min(points_now),
         };
-        // The card gets back what it paid first; the rest goes to the program.
-        let paid = original.amount - original.discount;
-        let card_share = (original.refunded + amount.0).min(paid) - original.refunded.min(paid);
-        txn.discount = amount.0 - card_share;
         txn.fee = charges.fee;
         txn.fee_share = charges.fee_share;
         txn.points = charges.points;
-        let mut transfers = split_transfers(
-            [self.transfer_id(0), self.transfer_id(1)],
-            (original.payer_account, AmountMinor(card_share)),
-            (PROGRAM_ACCOUNT, AmountMinor(txn.discount)),
+        let base = self.rrn_number << 8;
+        let mut transfers = payment_transfers(
+            base,
+            original.payer_account,
             original.merchant_account,
+            card_of(original),
+            Payment::of(&txn),
             false,
         );
         transfers.extend(charge_transfers(
-            self.rrn_number << 8,
+            base,
             original.merchant_account,
             card_of(original),
             charges,
@@ -436,7 +539,8 @@ impl Context<'_> {
         ));
         let item = self.item((&self.rrn, "refund"), "refund", &txn, -1);
         let mut records = vec![Record::Transaction(refunded)];
-        records.extend(self.card_change(original, card_share, -i128::from(charges.points)));
+        let points = i128::from(split.redeemed_points) - i128::from(charges.points);
+        records.extend(self.card_change(original, split.card.0, points));
         let mut decision = self.approved(txn, records, transfers);
         decision.items.extend(item);
         decision
@@ -484,11 +588,70 @@ impl Context<'_> {
         decision
     }
 
-    /// The on-us card of a sale with what it paid and the points it earned
-    /// given back (`direction` 1) or taken again (`direction` -1).
-    pub(crate) fn card_restore(&self, sale: &TransactionRecord, direction: i64) -> Option<Record> {
-        let points = -i128::from(direction) * i128::from(sale.points);
-        self.card_change(sale, direction * (sale.amount - sale.discount), points)
+    /// The points balance now of the on-us card of `txn` (0 if none).
+    pub(crate) fn points_now(&self, txn: &TransactionRecord) -> u64 {
+        self.state
+            .cards
+            .get(&txn.token)
+            .map_or(0, |card| card.points)
+    }
+
+    /// A captured sale or completion given back (a void, or a reversal with
+    /// `base` carrying [`SLOT_UNDO`]): its payment, then its charges, the
+    /// points earned taken back at most down to a zero balance; and the
+    /// card's record after it.
+    fn give_back(
+        &self,
+        sale: &TransactionRecord,
+        base: u128,
+    ) -> (Vec<NewTransfer>, Option<Record>) {
+        let mut transfers = reverse_capture(sale, base);
+        let points_now = self.points_now(sale).saturating_add(sale.redeemed);
+        let charges = Charges {
+            points: sale.points.min(points_now),
+            ..Charges::of(sale)
+        };
+        transfers.extend(charge_transfers(
+            base,
+            sale.merchant_account,
+            card_of(sale),
+            charges,
+            false,
+        ));
+        let payment = Payment::of(sale);
+        let points = i128::from(sale.redeemed) - i128::from(charges.points);
+        (transfers, self.card_change(sale, payment.paid, points))
+    }
+
+    /// A sale captured again (a reversal undoing its void): its payment,
+    /// the points redeemed again at most the card's balance, then its
+    /// charges; and the card's record after it.
+    fn capture_again(
+        &self,
+        sale: &TransactionRecord,
+        base: u128,
+    ) -> (Vec<NewTransfer>, Option<Record>) {
+        let payment = Payment {
+            redeemed: sale.redeemed.min(self.points_now(sale)),
+            ..Payment::of(sale)
+        };
+        let mut transfers = payment_transfers(
+            base,
+            sale.payer_account,
+            sale.merchant_account,
+            card_of(sale),
+            payment,
+            true,
+        );
+        transfers.extend(charge_transfers(
+            base,
+            sale.merchant_account,
+            card_of(sale),
+            Charges::of(sale),
+            true,
+        ));
+        let points = i128::from(sale.points) - i128::from(payment.redeemed);
+        (transfers, self.card_change(sale, -payment.paid, points))
     }
 
     /// The on-us card of `original` with `amount` more available and
@@ -510,27 +673,20 @@ impl Context<'_> {
     /// Transfer ids derive from the original's RRN, so the undo happens once.
     pub(crate) fn undo(&self, original: &TransactionRecord, decision: &mut Decision) {
         let base = (original.rrn.parse::<u128>().unwrap_or(0) << 8) | SLOT_UNDO;
-        let ids = [TransferId(base), TransferId(base | 1)];
         let mut reversed = original.clone();
         reversed.state = "reversed".to_owned();
         decision.records.push(Record::Transaction(reversed));
         let key = (original.rrn.as_str(), "reversal");
         match original.kind.as_str() {
             "sale" | "completion" => {
-                decision.transfers = reverse_capture(original, ids);
-                decision.transfers.extend(charge_transfers(
-                    base,
-                    original.merchant_account,
-                    card_of(original),
-                    Charges::of(original),
-                    false,
-                ));
-                decision.records.extend(self.card_restore(original, 1));
+                let (transfers, card) = self.give_back(original, base);
+                decision.transfers = transfers;
+                decision.records.extend(card);
                 decision.items.extend(self.item(key, "void", original, -1));
             }
             "preauth" => {
                 let mut void = new_transfer(
-                    ids[0],
+                    TransferId(base),
                     original.payer_account,
                     original.merchant_account,
                     original.amount,
@@ -548,14 +704,19 @@ impl Context<'_> {
         }
     }
 
-    /// A refund undone: the money, fee, fee share and points go as before it.
+    /// A refund undone: the money, fee, fee share and points go as before
+    /// it (the points it gave back taken again, at most the card's balance).
     fn undo_refund(&self, refund: &TransactionRecord, base: u128, decision: &mut Decision) {
-        let card_share = refund.amount - refund.discount;
-        decision.transfers = split_transfers(
-            [TransferId(base), TransferId(base | 1)],
-            (refund.payer_account, AmountMinor(card_share)),
-            (PROGRAM_ACCOUNT, AmountMinor(refund.discount)),
+        let payment = Payment {
+            redeemed: refund.redeemed.min(self.points_now(refund)),
+            ..Payment::of(refund)
+        };
+        decision.transfers = payment_transfers(
+            base,
+            refund.payer_account,
             refund.merchant_account,
+            card_of(refund),
+            payment,
             true,
         );
         decision.transfers.extend(charge_transfers(
@@ -565,9 +726,10 @@ impl Context<'_> {
             Charges::of(refund),
             true,
         ));
+        let points = i128::from(refund.points) - i128::from(payment.redeemed);
         decision
             .records
-            .extend(self.card_change(refund, -card_share, i128::from(refund.points)));
+            .extend(self.card_change(refund, -payment.paid, points));
         if let Some(sale) = self.state.transactions.get(&refund.original) {
             let mut sale = sale.clone();
             sale.refunded -= refund.amount;
@@ -583,21 +745,9 @@ impl Context<'_> {
         let Some(sale) = self.state.transactions.get(&void.original) else {
             return;
         };
-        decision.transfers = split_transfers(
-            [TransferId(base), TransferId(base | 1)],
-            (sale.payer_account, AmountMinor(sale.amount - sale.discount)),
-            (PROGRAM_ACCOUNT, AmountMinor(sale.discount)),
-            sale.merchant_account,
-            true,
-        );
-        decision.transfers.extend(charge_transfers(
-            base,
-            sale.merchant_account,
-            card_of(sale),
-            Charges::of(sale),
-            true,
-        ));
-        decision.records.extend(self.card_restore(sale, -1));
+        let (transfers, card) = self.capture_again(sale, base);
+        decision.transfers = transfers;
+        decision.records.extend(card);
         let key = (void.rrn.as_str(), "reversal");
         decision.items.extend(self.item(key, "capture", sale, 1));
         let mut sale = sale.clone();

@@ -216,6 +216,8 @@ fn transaction(
         pending_transfer: 0,
         discount: 0,
         points: 0,
+        redeemed: 0,
+        redeemed_value: 0,
         fee: 0,
         fee_share: 0,
         channel: payment.channel.as_str().to_owned(),

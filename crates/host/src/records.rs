@@ -163,6 +163,9 @@ pub struct CardRecord {
     pub account: u128,
     /// Points balance (co-brand cards).
     pub points: u64,
+    /// The cardholder's standing choice to pay with points at participating
+    /// merchants (co-brand cards; set by the issuer).
+    pub redeem_points: bool,
 }
 
 /// One transaction (every answered financial request gets one, declines too).
@@ -211,6 +214,11 @@ pub struct TransactionRecord {
     pub discount: i64,
     /// Points earned (a sale) or taken back (a refund).
     pub points: u64,
+    /// Points redeemed as part payment (a sale) or given back (a refund).
+    pub redeemed: u64,
+    /// Their value, funded by the program (a sale) or returned to it (a
+    /// refund), minor units.
+    pub redeemed_value: i64,
     /// Merchant fee charged at capture (a refund: the fee it returned).
     pub fee: i64,
     /// Brand partner's share of the fee (a refund: the share returned).
@@ -422,6 +430,7 @@ fn card_body(c: &CardRecord) -> String {
         .text("program", &c.program)
         .number("account", c.account)
         .number("points", c.points)
+        .flag("redeem_points", c.redeem_points)
         .done()
 }
 
@@ -440,11 +449,12 @@ fn card_from(token: String, f: &Fields) -> Option<CardRecord> {
         program: f.text("program").unwrap_or_default(),
         account: f.number("account")?,
         points: f.number("points").unwrap_or(0),
+        redeem_points: f.flag("redeem_points"),
     })
 }
 
 fn transaction_body(t: &TransactionRecord) -> String {
-    Body::new()
+    let body = Body::new()
         .text("kind", &t.kind)
         .text("tid", &t.tid)
         .text("mid", &t.mid)
@@ -469,7 +479,14 @@ fn transaction_body(t: &TransactionRecord) -> String {
         .number("fee_share", t.fee_share)
         .text("channel", &t.channel)
         .text("program", &t.program)
-        .number("at", t.at_s)
+        .number("at", t.at_s);
+    // Only transactions with points redeemed carry them (absent reads as 0),
+    // so every other row stays as short as before.
+    if t.redeemed == 0 && t.redeemed_value == 0 {
+        return body.done();
+    }
+    body.number("redeemed", t.redeemed)
+        .number("redeemed_value", t.redeemed_value)
         .done()
 }
 
@@ -496,6 +513,8 @@ fn transaction_from(rrn: String, f: &Fields) -> Option<TransactionRecord> {
         pending_transfer: f.number("pending_transfer")?,
         discount: f.number("discount").unwrap_or(0),
         points: f.number("points").unwrap_or(0),
+        redeemed: f.number("redeemed").unwrap_or(0),
+        redeemed_value: f.number("redeemed_value").unwrap_or(0),
         fee: f.number("fee").unwrap_or(0),
         fee_share: f.number("fee_share").unwrap_or(0),
         channel: f.text("channel").unwrap_or_default(),
@@ -540,6 +559,81 @@ mod tests {
             ),
         ];
         for record in records {
+            let row = record.row();
+            let back = Record::from_row(row.table, &row.key, &row.body).unwrap();
+            assert_eq!(record, back);
+        }
+    }
+
+    #[test]
+    fn redemption_reads_back_and_is_absent_when_none() {
+        let card = CardRecord {
+            token: "tok".into(),
+            encrypted_pan: "v1:abc".into(),
+            masked: "622588******0013".into(),
+            product: "credit".into(),
+            status: "active".into(),
+            expiry: "3012".into(),
+            available: 100_000,
+            pin_failures: 0,
+            pvv: "1234".into(),
+            chip: false,
+            program: "DBCOFFEE".into(),
+            account: 1_001,
+            points: 562,
+            redeem_points: true,
+        };
+        let sale = TransactionRecord {
+            rrn: "000000000042".into(),
+            kind: "sale".into(),
+            tid: "T0000001".into(),
+            mid: "100000000000001".into(),
+            request_key: "T0000001/0200/000001/1124101010".into(),
+            token: "tok".into(),
+            masked: "622588******0013".into(),
+            route: "onus".into(),
+            amount: 8_000,
+            code: "00".into(),
+            auth_code: "000042".into(),
+            state: "approved".into(),
+            batch: 1,
+            refunded: 4_000,
+            original: String::new(),
+            certification: false,
+            payer_account: 1_001,
+            merchant_account: 101,
+            pending_transfer: 0,
+            discount: 800,
+            points: 124,
+            redeemed: 1_000,
+            redeemed_value: 1_000,
+            fee: 48,
+            fee_share: 10,
+            channel: "credit".into(),
+            program: "DBCOFFEE".into(),
+            at_s: 1_764_000_000,
+        };
+        let plain = TransactionRecord {
+            redeemed: 0,
+            redeemed_value: 0,
+            ..sale.clone()
+        };
+        assert!(
+            !Record::Transaction(plain.clone())
+                .row()
+                .body
+                .contains("redeemed")
+        );
+        let off = CardRecord {
+            redeem_points: false,
+            ..card.clone()
+        };
+        for record in [
+            Record::Card(card),
+            Record::Card(off),
+            Record::Transaction(sale),
+            Record::Transaction(plain),
+        ] {
             let row = record.row();
             let back = Record::from_row(row.table, &row.key, &row.body).unwrap();
             assert_eq!(record, back);

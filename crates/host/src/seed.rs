@@ -258,6 +258,7 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
             program: card.program.unwrap_or_default().into(),
             account: id,
             points: card.points,
+            redeem_points: false,
         }));
         if card.program.is_some() {
             accounts.push(points_account_of(id));
@@ -381,6 +382,7 @@ pub fn bench_seed(
         program: String::new(),
         account: BENCH_CARD_ACCOUNT,
         points: 0,
+        redeem_points: false,
     }));
     let account = NewAccount {
         flags: AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,

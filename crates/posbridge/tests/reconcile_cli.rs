@@ -50,6 +50,8 @@ fn off_us_sale(rrn: &str, amount: i64) -> Record {
         pending_transfer: 0,
         discount: 0,
         points: 0,
+        redeemed: 0,
+        redeemed_value: 0,
         fee: 0,
         fee_share: 0,
         channel: "credit".into(),

@@ -2,13 +2,22 @@
 //!
 //! Only on a server started with `--sandbox` (else `404`: production
 //! cards come from the issuer's card management system), operator only.
-//! Body: `{pan, expiry: "YYMM", pin, balance? | limit?, status?, program?}`.
+//! Body: `{pan, expiry: "YYMM", pin, balance? | limit?, status?, program?,
+//! points?, redeem_points?}`.
 //! The PAN must pass Luhn and route on-us in the host's BIN table; its BIN
 //! range decides the product: a debit card takes `balance`, a credit card
 //! `limit` (what it may spend). `program` is optional and, when given,
 //! must be the co-brand program of the card's BIN range (a co-brand range
 //! makes every card of it a program card). `status` is `active` (default),
 //! `lost` or `stolen`.
+//!
+//! Co-brand cards only: `points` is the card's opening points balance
+//! (default 0, at most [`POINTS_MAX`]), issued from the program's points
+//! issuance account; `redeem_points` (default `false`) is the cardholder's
+//! standing choice to pay with points at the program's participating
+//! merchants (see `capture`: the points redeemed pay part of each sale
+//! there, 1 point = 0.01 unless the program says otherwise). Either on a
+//! card of no program → `422`. The answer echoes both.
 //!
 //! The card is written through the running host in one request: its
 //! ledger account (and a points account for a co-brand card), the funding
@@ -22,7 +31,8 @@
 //!
 //! Ledger accounts of issued cards: [`ISSUED_CARD_ACCOUNT_BASE`] + n (the
 //! n-th card issued through the API), funded by transfer
-//! [`ISSUED_FUNDING_TRANSFER_BASE`] + n.
+//! [`ISSUED_FUNDING_TRANSFER_BASE`] + n; its opening points by transfer
+//! [`ISSUED_POINTS_TRANSFER_BASE`] + n.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -37,7 +47,8 @@ use crate::admin::AdminChange;
 use crate::qr::HostChange;
 use crate::records::{CardRecord, Record};
 use crate::seed::{
-    HostKeys, ISSUER_FUNDING_ACCOUNT, LEDGER_CNY, LEDGER_CODE, LEDGER_POINTS, PVKI, points_account,
+    HostKeys, ISSUER_FUNDING_ACCOUNT, LEDGER_CNY, LEDGER_CODE, LEDGER_POINTS,
+    POINTS_ISSUANCE_ACCOUNT, PVKI, points_account,
 };
 use crate::state::HostState;
 
@@ -53,6 +64,10 @@ pub const ISSUED_CARD_ACCOUNT_BASE: u128 = 1 << 72;
 pub const ISSUED_FUNDING_TRANSFER_BASE: u128 = (1 << 101) + (1 << 72);
 /// Largest balance or limit, minor units (10 000 000.00 CNY).
 pub const AVAILABLE_MINOR_MAX: i64 = 1_000_000_000;
+/// First opening-points transfer of cards issued through the API.
+pub const ISSUED_POINTS_TRANSFER_BASE: u128 = (1 << 101) + (1 << 73);
+/// Largest opening points balance.
+pub const POINTS_MAX: u64 = 1_000_000_000;
 
 /// `POST /v1/issuer/cards` body (PAN and PIN raw, never echoed).
 #[derive(Deserialize)]
@@ -69,6 +84,10 @@ pub struct CardBody {
     status: Option<String>,
     #[serde(default)]
     program: Option<String>,
+    #[serde(default)]
+    points: Option<u64>,
+    #[serde(default)]
+    redeem_points: Option<bool>,
 }
 
 impl std::fmt::Debug for CardBody {
@@ -88,6 +107,8 @@ struct NewCard {
     product: CardProduct,
     program: String,
     available: i64,
+    points: u64,
+    redeem_points: bool,
 }
 
 impl CardBody {
@@ -130,6 +151,17 @@ impl CardBody {
                 ));
             }
         }
+        let cobrand = range_program.is_some();
+        let points = self.points.unwrap_or(0);
+        if self.points.is_some() && !cobrand {
+            errors.push(FieldError::new("points", "only for a co-brand card"));
+        } else if points > POINTS_MAX {
+            errors.push(FieldError::new("points", format!("at most {POINTS_MAX}")));
+        }
+        let redeem_points = self.redeem_points.unwrap_or(false);
+        if redeem_points && !cobrand {
+            errors.push(FieldError::new("redeem_points", "only for a co-brand card"));
+        }
         match (pan, pin, product) {
             (Some(pan), Some(pin), Some(product)) if errors.is_empty() => Ok(NewCard {
                 pan,
@@ -137,6 +169,8 @@ impl CardBody {
                 product,
                 program: range_program.unwrap_or_default(),
                 available,
+                points,
+                redeem_points,
             }),
             _ => Err(ApiError::Validation(errors)),
         }
@@ -214,6 +248,16 @@ fn issue(
             LEDGER_CODE,
         ));
     }
+    if !card.program.is_empty() && card.points > 0 {
+        transfers.push(NewTransfer::new(
+            TransferId(ISSUED_POINTS_TRANSFER_BASE + n),
+            AccountId(POINTS_ISSUANCE_ACCOUNT),
+            AccountId(points_account(account)),
+            card.points,
+            LEDGER_POINTS,
+            LEDGER_CODE,
+        ));
+    }
     Ok(HostChange {
         admin: AdminChange {
             accounts,
@@ -256,6 +300,8 @@ pub(crate) async fn create(
         "program": (!card.program.is_empty()).then_some(&card.program),
         "balance": (card.product == CardProduct::Debit).then(|| Money::cny(domain::AmountMinor(card.available))),
         "limit": (card.product == CardProduct::Credit).then(|| Money::cny(domain::AmountMinor(card.available))),
+        "points": (!card.program.is_empty()).then_some(card.points),
+        "redeem_points": record.redeem_points,
         "created_at": rfc3339(now)});
     let row = ResourceRow {
         kind: KIND.to_owned(),
@@ -316,7 +362,8 @@ fn card_record(keys: &HostKeys, card: &NewCard, body: &CardBody) -> Result<CardR
         chip: false,
         program: card.program.clone(),
         account: 0,
-        points: 0,
+        points: card.points,
+        redeem_points: card.redeem_points,
     })
 }
 
@@ -329,7 +376,11 @@ pub fn request_schema() -> Value {
             "pin": {"type": "string", "pattern": "^[0-9]{4,12}$", "description": "kept only as a PVV"},
             "balance": Money::schema(), "limit": Money::schema(),
             "status": {"type": "string", "enum": ["active", "lost", "stolen"]},
-            "program": {"type": "string"}}})
+            "program": {"type": "string"},
+            "points": {"type": "integer", "minimum": 0, "maximum": POINTS_MAX,
+                "description": "opening points balance (co-brand cards only)"},
+            "redeem_points": {"type": "boolean", "default": false,
+                "description": "pay with points at the program's participating merchants (co-brand cards only)"}}})
 }
 
 /// JSON schema of an issued card as answered.
@@ -342,5 +393,7 @@ pub fn response_schema() -> Value {
             "status": {"type": "string", "enum": ["active", "lost", "stolen"]},
             "program": {"type": ["string", "null"]},
             "balance": {"type": ["object", "null"]}, "limit": {"type": ["object", "null"]},
+            "points": {"type": ["integer", "null"], "description": "opening points balance (co-brand cards)"},
+            "redeem_points": {"type": "boolean"},
             "created_at": {"type": "string"}}})
 }

@@ -97,6 +97,7 @@ fn to_domain(body: &ProgramBody) -> Result<ProgramRules, ApiError> {
         points_per_unit: body.points.points_per_unit,
         points_per_unit_participating: body.points.points_per_unit_participating,
         fee_share_bps: body.fee_share_bps,
+        point_value_minor: domain::benefits::POINT_VALUE_MINOR_DEFAULT,
     })
 }
 
