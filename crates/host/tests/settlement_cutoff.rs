@@ -262,6 +262,15 @@ async fn the_day_is_settled_at_its_cut_off_with_chargebacks_and_adjustments(url:
         403
     );
 
+    // An off-us card: back to the card network's settlement account.
+    let sale = till.sale(VISA, 5_000, MID1);
+    let off_us = till.call(&sale).await;
+    assert_eq!(off_us.code(), "00");
+    let body = chargeback(&off_us.rrn(), 1_000);
+    let (status, network) = http(api, "POST", &path, ADMIN, None, &body).await;
+    assert_eq!(status, 201, "{network}");
+    assert_eq!(network["ledger"]["credit_account"], "2");
+
     let (status, debit) = http(api, "POST", &path, ADMIN, None, &adjustment(-1_200)).await;
     assert_eq!(status, 201, "{debit}");
     assert_eq!(debit["ledger"]["credit_account"], "8");
@@ -278,11 +287,11 @@ async fn the_day_is_settled_at_its_cut_off_with_chargebacks_and_adjustments(url:
     let run = settled_run(api).await;
     assert_eq!(run["passes"], 1);
     let settlement = lucky_coffee(&run);
-    assert_eq!(settlement["items"], 2);
+    assert_eq!(settlement["items"], 3);
     assert_eq!(settlement["captures"], money(0));
-    assert_eq!(settlement["chargebacks"], money(3_000));
+    assert_eq!(settlement["chargebacks"], money(4_000));
     assert_eq!(settlement["adjustments"], money(-1_200));
-    assert_eq!(settlement["net"], money(-4_200));
+    assert_eq!(settlement["net"], money(-5_200));
     // The sale is dated by the host's own clock, years before: outside the
     // look-back, it is left to an operator.
     let now_s = std::time::SystemTime::now()
