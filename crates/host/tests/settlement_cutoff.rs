@@ -198,6 +198,10 @@ async fn the_day_is_settled_at_its_cut_off_with_chargebacks_and_adjustments(url:
         (first["business_date"].as_str(), first["cycle"].as_str()),
         (Some(DATE), Some("T1"))
     );
+    assert!(
+        first["id"].as_str().unwrap().starts_with("ADJ-K"),
+        "{first}"
+    );
     // Merchant payable → the issuer's funding account (an on-us card).
     assert_eq!(first["ledger"]["debit_account"], "101");
     assert_eq!(first["ledger"]["credit_account"], "1");

@@ -31,12 +31,15 @@
 //! Requests are serialized by the API's admin lock and re-check their
 //! `Idempotency-Key` under it, so a repeat is answered with the first
 //! response and never posts twice, and two chargebacks of one transaction
-//! cannot both pass the remaining-amount check. The transaction is found
+//! cannot both pass the remaining-amount check. With an `Idempotency-Key`
+//! the adjustment's id (and so its transfer id) derives from the caller's
+//! key and it, so a repeat racing from another process finds its transfer
+//! existing and is answered with the first response. The transaction is found
 //! by reading the host's transaction rows (linear, like
 //! `GET /v1/transactions`).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use ledger::{AccountFlags, AccountId, NewAccount, NewTransfer, TransferId};
 use serde::Deserialize;
@@ -151,6 +154,7 @@ pub(crate) async fn create(
     State(state): State<ApiState>,
     caller: Caller,
     ApiPath(mid): ApiPath<String>,
+    headers: HeaderMap,
     request: PostRequest,
 ) -> Result<Response, ApiError> {
     let (body, pending) = request
@@ -168,7 +172,10 @@ pub(crate) async fn create(
         )));
     }
     let now = state.now_ns();
-    let id = docs::new_id("ADJ", now)?;
+    let id = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        Some(key) => keyed_id(&pending.caller().key_id, key),
+        None => docs::new_id("ADJ", now)?,
+    };
     let transfer_id = transfer_id(&id);
     let (debit, credit, amount, source) = match &ask {
         Ask::Chargeback { amount, rrn } => {
@@ -283,6 +290,10 @@ pub(crate) async fn create(
             .iter()
             .find(|r| **r != ledger::CreateTransferResult::Ok)
         {
+            if *refused == ledger::CreateTransferResult::Exists {
+                // A repeat of this request won: answer as it did.
+                pending.recheck(&state).await?;
+            }
             return Err(ApiError::Conflict(format!(
                 "the ledger refused the transfer: {refused:?}"
             )));
@@ -291,6 +302,15 @@ pub(crate) async fn create(
     pending
         .finish(&state, outcomes.get(1), StatusCode::CREATED, text)
         .await
+}
+
+/// The id of a request made with an `Idempotency-Key`: the same for a
+/// repeat, so even a repeat racing from another process is refused by the
+/// ledger (its transfer exists) and answered with the first response.
+fn keyed_id(key_id: &str, idempotency_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{key_id}\n{idempotency_key}").as_bytes());
+    format!("ADJ-K{}", super::wire::hex(&digest[..12]).to_uppercase())
 }
 
 /// The transfer id of adjustment `id`.
