@@ -33,6 +33,10 @@ pub const FEE_REVENUE_ACCOUNT: u128 = 4;
 /// The brand partner's fee share: its part of the fee of co-brand
 /// transactions, moved here from [`FEE_REVENUE_ACCOUNT`] at capture.
 pub const BRAND_PARTNER_ACCOUNT: u128 = 5;
+/// The operator's adjustments account: the other side of the merchant
+/// adjustments posted by `POST /v1/merchants/{mid}/adjustments` (id 7 is
+/// the wallet network's, `qr::WALLET_NETWORK_ACCOUNT`).
+pub const ADJUSTMENTS_ACCOUNT: u128 = 8;
 /// The points ledger: co-brand points are a unit of their own, never money
 /// (a ledger id above every ISO 4217 number).
 pub const LEDGER_POINTS: LedgerId = LedgerId(1_000);
@@ -184,6 +188,7 @@ pub fn sandbox_seed(keys: &HostKeys) -> Result<Vec<WriteOp>, SeedError> {
         account(PROGRAM_ACCOUNT, AccountFlags::default()),
         account(FEE_REVENUE_ACCOUNT, AccountFlags::default()),
         account(BRAND_PARTNER_ACCOUNT, AccountFlags::default()),
+        account(ADJUSTMENTS_ACCOUNT, AccountFlags::default()),
         NewAccount::new(
             AccountId(POINTS_ISSUANCE_ACCOUNT),
             LEDGER_POINTS,

@@ -17,7 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::api::{ApiConfig, ApiState, SystemClock, seed_sandbox};
+use crate::api::{ApiConfig, ApiState, Clock, SystemClock, seed_sandbox};
 use crate::http_server;
 use crate::metrics::Metrics;
 use crate::plans::FeePlanReader;
@@ -68,6 +68,35 @@ impl Default for ServeConfig {
             idle_timeout: IDLE_TIMEOUT_DEFAULT,
             network_timeout: NETWORK_TIMEOUT_DEFAULT,
         }
+    }
+}
+
+/// The time the server runs on: the clock of the API and the settlement
+/// jobs (tests inject a `ManualClock` and move it over a cut-off), and how
+/// often the T+1 job looks at it.
+#[derive(Clone)]
+pub struct Timing {
+    /// Now, for the API and the settlement jobs.
+    pub clock: Arc<dyn Clock>,
+    /// How often the T+1 job looks for dates that have closed.
+    pub t1_interval: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            clock: Arc::new(SystemClock),
+            t1_interval: crate::settlement::t1::T1_INTERVAL,
+        }
+    }
+}
+
+impl std::fmt::Debug for Timing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timing")
+            .field("now_ns", &self.clock.now_ns())
+            .field("t1_interval", &self.t1_interval)
+            .finish()
     }
 }
 
@@ -152,6 +181,14 @@ impl Running {
 /// [`ServeError`] for storage, seeding, binding, or a database whose
 /// sandbox state disagrees with `config.sandbox`.
 pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
+    start_with_timing(config, Timing::default()).await
+}
+
+/// As [`start`], on the clock of `timing`.
+///
+/// # Errors
+/// As [`start`].
+pub async fn start_with_timing(config: ServeConfig, timing: Timing) -> Result<Running, ServeError> {
     // Sandbox keys only with --sandbox; a production host brings its own.
     let keys = if config.sandbox {
         HostKeys::sandbox()?
@@ -173,7 +210,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
             sandbox: config.sandbox,
         },
         writer.handle(),
-        Arc::new(SystemClock),
+        Arc::clone(&timing.clock),
     );
     let host = Arc::new(Host::new(
         state,
@@ -207,11 +244,19 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         config.database_url.clone(),
         receiver.clone(),
     ));
-    tasks.spawn(crate::settlement::t0::job(
+    tasks.spawn(crate::settlement::t0::job_with_clock(
         config.database_url.clone(),
         writer.handle(),
+        Arc::clone(&timing.clock),
         receiver.clone(),
         crate::settlement::t0::T0_INTERVAL,
+    ));
+    tasks.spawn(crate::settlement::t1::job(
+        config.database_url.clone(),
+        writer.handle(),
+        Arc::clone(&timing.clock),
+        receiver.clone(),
+        timing.t1_interval,
     ));
     let api_state = api_state.with_host(Arc::clone(&host));
     if config.sandbox {

@@ -343,6 +343,22 @@ const ROWS: &[Row] = &[
         "return",
         [404, NO, NO, NO, NO, NO, NO],
     ),
+    row(
+        "post",
+        "/v1/payouts/{id}/release",
+        "/v1/payouts/PO-NONE/release",
+        "decision",
+        [404, NO, NO, NO, NO, NO, NO],
+    ),
+    // The merchant's records have no ledger account here: the operator
+    // gets past authorization and validation to the 409.
+    row(
+        "post",
+        "/v1/merchants/{mid}/adjustments",
+        "/v1/merchants/100000000000001/adjustments",
+        "adjustment",
+        [409, NO, NO, NO, NO, NO, NO],
+    ),
     // QR payments and issuer cards need the terminal host, which this
     // in-process API runs without (409); another merchant's MID is 422.
     row(
@@ -412,6 +428,9 @@ fn body(kind: &str, i: usize) -> String {
         "status" => "{}".to_owned(),
         "run" => json!({"business_date": "2026-11-24", "cycle": "T1"}).to_string(),
         "return" => json!({"reason": "account closed"}).to_string(),
+        "adjustment" => json!({"kind": "adjustment",
+            "amount": {"amount_minor": -100, "currency": "CNY"}, "reason": "terminal rental"})
+        .to_string(),
         "qr_payment" => json!({"mid": MID_1, "amount": {"amount_minor": 1_000, "currency": "CNY"},
             "payment_code": "281234567890123456"})
         .to_string(),

@@ -119,6 +119,8 @@ async fn openapi_documents_every_route(h: Harness) {
         ("post", "/v1/payouts/{id}/send"),
         ("post", "/v1/payouts/{id}/confirm"),
         ("post", "/v1/payouts/{id}/return"),
+        ("post", "/v1/payouts/{id}/release"),
+        ("post", "/v1/merchants/{mid}/adjustments"),
     ];
     assert_eq!(operations, expected.len());
     for (method, path) in expected {

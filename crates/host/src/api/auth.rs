@@ -120,8 +120,10 @@ pub enum Action {
     ReadSettlements,
     /// `GET /v1/payouts` (scoped: an owner's own accounts).
     ReadPayouts,
-    /// `POST /v1/payouts/{id}/{send,confirm,return}`.
+    /// `POST /v1/payouts/{id}/{send,confirm,return,release}`.
     ChangePayout,
+    /// `POST /v1/merchants/{mid}/adjustments` (chargebacks, adjustments).
+    AdjustSettlement,
 }
 
 /// The roles allowed each action. Scope checks (a brand reading only its
@@ -178,6 +180,7 @@ const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::ReadSettlements, &[Role::Operator, Role::Merchant]),
     (Action::ReadPayouts, &[Role::Operator, Role::Owner]),
     (Action::ChangePayout, &[Role::Operator]),
+    (Action::AdjustSettlement, &[Role::Operator]),
 ];
 
 /// The authenticated caller of a request.

@@ -65,6 +65,7 @@ mod terminals;
 mod wire;
 
 pub mod accounts;
+mod adjustments;
 mod approvals;
 pub mod bindings;
 mod ledger_balance;

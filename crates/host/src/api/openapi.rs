@@ -12,9 +12,9 @@ use super::{
     reconciliation, reports,
 };
 use super::{accounts, approvals, bindings, ledger_balance, transactions};
+use super::{adjustments, payouts, settlement_runs};
 use super::{issuer_cards, qr};
 use super::{merchants, onboarding, terminals};
-use super::{payouts, settlement_runs};
 
 /// One endpoint: its documentation and its handler.
 pub struct Endpoint {
@@ -577,6 +577,24 @@ fn settlement_endpoints() -> Vec<Endpoint> {
             post(payouts::return_payout),
             payouts::return_schema(),
         ),
+        payout_action(
+            "/v1/payouts/{id}/release",
+            "Release a held payout: approved, or awaiting approval above the account's threshold",
+            post(payouts::release),
+            payouts::empty_schema(),
+        ),
+        Endpoint {
+            request: Some(adjustments::request_schema()),
+            response: (201, adjustments::response_schema()),
+            parameters: vec![path_parameter("mid")],
+            ..endpoint(
+                "post",
+                "/v1/merchants/{mid}/adjustments",
+                "Post a chargeback or an adjustment into the merchant's current settlement",
+                Some(Action::AdjustSettlement),
+                post(adjustments::create),
+            )
+        },
     ]
 }
 

@@ -2,11 +2,23 @@
 //! instructions created by settlement runs, and their lifecycle
 //! (`domain::payouts::transition`). Approval (`awaiting_approval` →
 //! `approved`) is done by the approvals endpoints on the payout resource.
+//!
+//! `POST /v1/payouts/{id}/release` (operator) releases a payout a risk hold
+//! kept `held`: it becomes what a payout of its amount would have been at
+//! its run (`domain::payouts::initial_status` of a credit under the
+//! account's policy as it is now): `approved`, or `awaiting_approval` with
+//! an `approval` resource (`AP-` + the payout id, the operator as maker, so
+//! the owners decide) when the amount passes the account's threshold. Its
+//! money was posted to the account's payout clearing account by the run,
+//! so nothing moves in the ledger. The payout keeps `kind` `held` (why it
+//! exists) and gains `released_at`. Every other status answers 409. The
+//! merchant's risk hold itself is not lifted: a later run holds again.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use domain::payouts::{PayoutAction, PayoutStatus, transition};
+use domain::money::AmountMinor;
+use domain::payouts::{LegKind, PayoutAction, PayoutStatus, initial_status, transition};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::api::{ApiChange, ResourcePut, ResourceQuery, ResourceRow};
@@ -219,6 +231,101 @@ async fn change(
     pending.commit(&state, change, audit, answer).await
 }
 
+pub(crate) async fn release(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    request: PostRequest,
+) -> Result<Response, ApiError> {
+    let (_, pending) = request
+        .begin::<EmptyBody>(&state, caller, Action::ChangePayout)
+        .await?;
+    let lookup = id.clone();
+    let row = state
+        .read(move |store| store.resource("payout", &lookup))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if row.status != PayoutStatus::Held.as_str() {
+        return Err(ApiError::Conflict(format!(
+            "payout {id} is {}: only a held payout can be released",
+            row.status
+        )));
+    }
+    let account = row.scope.clone();
+    let account_row = state
+        .read(move |store| store.resource("account", &account))
+        .await?;
+    let policy: Value = account_row
+        .map(|r| serde_json::from_str(&r.document).map_err(ApiError::internal))
+        .transpose()?
+        .map_or(Value::Null, |document: Value| document["policy"].clone());
+    let threshold = policy["payout_threshold"]["amount_minor"]
+        .as_i64()
+        .map(AmountMinor);
+    let now = state.now_ns();
+    let mut document = document_of(&row)?;
+    let amount = document["amount"]["amount_minor"]
+        .as_i64()
+        .ok_or_else(|| ApiError::internal(format!("payout {id}: no amount")))?;
+    let to = initial_status(LegKind::Credit, AmountMinor(amount), threshold);
+    let at = super::wire::rfc3339(now);
+    let mut puts = Vec::with_capacity(2);
+    let approval = (to == PayoutStatus::AwaitingApproval)
+        .then(|| crate::settlement::documents::approval_id(&id));
+    if let Some(approval) = &approval {
+        let requested = super::accounts::docs::Requester::of(pending.caller());
+        let required = policy["payout_approvals_required"].as_u64().unwrap_or(1);
+        let approval_document = json!({
+            "id": approval,
+            "subject_kind": "payout",
+            "subject_id": id,
+            "account": row.scope,
+            "required": required.max(1),
+            "approvals": [],
+            "rejections": [],
+            "requested_by": requested,
+            "status": "pending",
+            "amount": document["amount"],
+            "expires_at": super::wire::rfc3339(
+                now.saturating_add(crate::settlement::documents::APPROVAL_TTL_NS)),
+            "created_at": at,
+        });
+        let approval_row = super::accounts::docs::row(
+            "approval",
+            approval,
+            &row.scope,
+            "pending",
+            &approval_document,
+            now,
+            now,
+        )?;
+        puts.push(ResourcePut::create(approval_row));
+    }
+    document["status"] = json!(to.as_str());
+    document["approval_id"] = json!(approval);
+    document["released_at"] = json!(at);
+    if let Some(history) = document["history"].as_array_mut() {
+        history.push(json!({"status": to.as_str(), "at": at, "released": true}));
+    }
+    let replaced = ResourceRow {
+        status: to.as_str().to_owned(),
+        document: document.to_string(),
+        updated_at_ns: now,
+        ..row.clone()
+    };
+    puts.insert(0, ResourcePut::replace(replaced, row.version));
+    let details = json!({"from": row.status, "to": to.as_str(), "approval_id": approval});
+    let audit = pending.audit(&state, "payout.release", &format!("payouts/{id}"), &details);
+    let answer = Answer {
+        status: StatusCode::OK,
+        body: &document,
+        stored_body: None,
+    };
+    pending
+        .commit(&state, ApiChange::PutResources(puts), audit, answer)
+        .await
+}
+
 /// JSON schema of a payout.
 pub fn payout_schema() -> Value {
     let statuses: Vec<&str> = PayoutStatus::ALL.iter().map(|s| s.as_str()).collect();
@@ -230,6 +337,7 @@ pub fn payout_schema() -> Value {
             "amount": super::wire::Money::schema(), "merchants": {"type": "integer"},
             "status": {"type": "string", "enum": statuses},
             "approval_id": {"type": ["string", "null"]}, "return_reason": {"type": ["string", "null"]},
+            "released_at": {"type": "string", "format": "date-time"},
             "history": {"type": "array", "items": {"type": "object"}},
             "created_at": {"type": "string", "format": "date-time"}}})
 }

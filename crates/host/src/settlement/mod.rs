@@ -7,7 +7,8 @@
 //! watermark read when the pass started (the one writer commits items in
 //! `seq` order, so every item up to it is there). A T+1 run normally has
 //! one pass; the T+0 job ([`t0`]) adds a pass every few seconds while items
-//! come in; a late item of a settled date is settled by the next pass.
+//! come in; the T+1 job ([`t1`]) starts a date's T+1 run once the date has
+//! closed; a late item of a settled date is settled by the next pass.
 //!
 //! A pass:
 //! 1. sums the items by merchant and terminal in the engine (`GROUP BY`);
@@ -41,6 +42,7 @@ pub mod documents;
 pub mod plan;
 pub mod run;
 pub mod t0;
+pub mod t1;
 
 use domain::BusinessDate;
 use domain::settlement::Cycle;

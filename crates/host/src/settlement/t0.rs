@@ -3,6 +3,7 @@
 //! date that has new items. On start it looks at every T+0 date once, so a
 //! run interrupted by a crash is finished.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use domain::BusinessDate;
@@ -25,7 +26,28 @@ pub async fn job(
     shutdown: watch::Receiver<bool>,
     interval: Duration,
 ) {
-    let task = tokio::task::spawn_blocking(move || run(&database_url, writer, &shutdown, interval));
+    job_with_clock(
+        database_url,
+        writer,
+        Arc::new(SystemClock),
+        shutdown,
+        interval,
+    )
+    .await;
+}
+
+/// As [`job`], with the time of runs (payout and approval times) read from
+/// `clock`.
+pub async fn job_with_clock(
+    database_url: String,
+    writer: store::WriterHandle,
+    clock: Arc<dyn Clock>,
+    shutdown: watch::Receiver<bool>,
+    interval: Duration,
+) {
+    let task = tokio::task::spawn_blocking(move || {
+        run(&database_url, writer, clock.as_ref(), &shutdown, interval)
+    });
     if let Ok(Err(error)) = task.await {
         tracing::error!(%error, "the T+0 settlement job stopped");
     }
@@ -34,6 +56,7 @@ pub async fn job(
 fn run(
     database_url: &str,
     writer: store::WriterHandle,
+    clock: &dyn Clock,
     shutdown: &watch::Receiver<bool>,
     interval: Duration,
 ) -> Result<(), super::SettleError> {
@@ -41,7 +64,7 @@ fn run(
     let mut io = WriterIo { reads, writer };
     let mut seen_seq = 0;
     loop {
-        match tick(&mut io, seen_seq) {
+        match tick(&mut io, seen_seq, clock.now_ns()) {
             Ok(seq) => seen_seq = seq,
             Err(error) => tracing::warn!(%error, "T+0 settlement pass failed; retrying"),
         }
@@ -58,7 +81,7 @@ fn run(
 }
 
 /// Settles the dates with T+0 items above `seen_seq`; returns the new mark.
-fn tick(io: &mut WriterIo, seen_seq: i64) -> Result<i64, super::SettleError> {
+fn tick(io: &mut WriterIo, seen_seq: i64, now_ns: u64) -> Result<i64, super::SettleError> {
     let _runner = RUNNER
         .lock()
         .map_err(|_| super::SettleError::Corrupt("runner lock poisoned".into()))?;
@@ -73,7 +96,7 @@ fn tick(io: &mut WriterIo, seen_seq: i64) -> Result<i64, super::SettleError> {
         let Some(date) = BusinessDate::parse(&date) else {
             continue;
         };
-        let options = RunOptions::at(SystemClock.now_ns());
+        let options = RunOptions::at(now_ns);
         settle(io, date, Cycle::T0, &options, &mut |_| {})?;
     }
     Ok(watermark)
