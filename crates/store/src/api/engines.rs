@@ -54,7 +54,7 @@ pub(crate) fn write_sqlite(connection: &rusqlite::Connection, staged: &Staged) -
     let mut execute = |sql: &str, params: &[Value]| sqlite_query(connection, sql, params).map(drop);
     write_staged(&staged.api, &mut execute)?;
     write_items(&staged.settlement_items, &mut execute)?;
-    crate::settlement_runs::write_runs(&staged.settlement_runs, &mut execute)
+    crate::settlement_writes::write_runs(&staged.settlement_runs, &mut execute)
 }
 
 fn pg_sql(sql: &str) -> String {
@@ -118,5 +118,5 @@ pub(crate) fn write_pg(transaction: &mut postgres::Transaction<'_>, staged: &Sta
     let mut execute = |sql: &str, params: &[Value]| pg_query(transaction, sql, params).map(drop);
     write_staged(&staged.api, &mut execute)?;
     write_items(&staged.settlement_items, &mut execute)?;
-    crate::settlement_runs::write_runs(&staged.settlement_runs, &mut execute)
+    crate::settlement_writes::write_runs(&staged.settlement_runs, &mut execute)
 }
