@@ -178,8 +178,9 @@ pub struct RunWrite {
     /// Versioned resources the step creates (a finished pass's payouts and
     /// their approval requests), inserted with it in multi-row statements
     /// at version 1. The step applies at most once (it names the progress
-    /// it expects) and these ids name the run and pass, so they cannot
-    /// exist yet: one that does fails the whole commit.
+    /// it expects) and these ids name the run and pass, so they do not
+    /// exist yet; one that does is kept as it is (never a failed commit:
+    /// under the server's writer that would stop the host).
     pub resources: Vec<crate::api::ResourceRow>,
 }
 

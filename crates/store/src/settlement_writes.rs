@@ -1,10 +1,15 @@
 //! The write side of settlement runs: a run step's row, its settlements,
 //! their legs and the resources it creates, many rows to a statement.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use crate::Result;
 use crate::api::{ResourceRow, Value};
 use crate::codec::{id_bytes, to_i64};
-use crate::settlement_runs::{ItemSums, RUN_COLUMNS, RunWrite, Settlement, SettlementLeg, SettlementRun};
+use crate::settlement_runs::{
+    ItemSums, RUN_COLUMNS, RunWrite, Settlement, SettlementLeg, SettlementRun,
+};
 
 fn run_values(run: &SettlementRun) -> Vec<Value> {
     vec![
@@ -58,7 +63,8 @@ pub(crate) fn write_runs(
     Ok(())
 }
 
-/// Inserts the resources a run step creates, at version 1.
+/// Inserts the resources a run step creates, at version 1; one that exists
+/// is kept as it is (it may have moved on: approved, sent).
 fn write_resources(
     resources: &[ResourceRow],
     execute: &mut dyn FnMut(&str, &[Value]) -> Result<()>,
@@ -79,7 +85,7 @@ fn write_resources(
             ]);
         }
         execute(
-            &insert_sql("api_resources", COLUMNS, 8, chunk.len(), None),
+            &insert_statement("api_resources", COLUMNS, 8, chunk.len(), Some("kind, id")),
             &values,
         )?;
     }
@@ -88,6 +94,29 @@ fn write_resources(
 
 /// Rows per multi-row insert (well under both engines' parameter limits).
 const ROWS_PER_INSERT: usize = 500;
+
+/// Full-size inserts by table, built once per process: a chunk's SQL text
+/// is long, and building it again for every chunk cost more than binding.
+static FULL_INSERTS: Mutex<BTreeMap<&'static str, Arc<str>>> = Mutex::new(BTreeMap::new());
+
+/// [`insert_sql`], from [`FULL_INSERTS`] for full chunks.
+fn insert_statement(
+    table: &'static str,
+    columns: &str,
+    width: usize,
+    rows: usize,
+    conflict: Option<&str>,
+) -> Arc<str> {
+    if rows != ROWS_PER_INSERT {
+        return insert_sql(table, columns, width, rows, conflict).into();
+    }
+    let mut cache = FULL_INSERTS.lock().unwrap_or_else(PoisonError::into_inner);
+    Arc::clone(
+        cache
+            .entry(table)
+            .or_insert_with(|| insert_sql(table, columns, width, rows, conflict).into()),
+    )
+}
 
 /// `INSERT INTO table (columns) VALUES (?1, …), (…) …` for `rows` rows,
 /// skipping rows whose `conflict` key exists when one is named.
@@ -139,7 +168,7 @@ fn write_settlements(
             values.push(Value::Text(s.outcome.clone()));
         }
         execute(
-            &insert_sql("settlements", COLUMNS, 17, chunk.len(), Some("key")),
+            &insert_statement("settlements", COLUMNS, 17, chunk.len(), Some("key")),
             &values,
         )?;
     }
@@ -161,7 +190,7 @@ fn write_settlements(
         }
         let columns = "key, account, kind, amount_minor, payout_id, transfer_id";
         execute(
-            &insert_sql(
+            &insert_statement(
                 "settlement_legs",
                 columns,
                 6,
@@ -173,4 +202,3 @@ fn write_settlements(
     }
     Ok(())
 }
-

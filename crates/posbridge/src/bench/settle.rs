@@ -106,7 +106,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     phases.time("(alone) run's aggregation", || {
         store.settlement_aggregate(DATE, "T1", (0, i64::MAX))
     })?;
-    phases.time("(alone) plan", || host::settlement::plan::Plan::load(&mut store))?;
+    phases.time("(alone) plan", || {
+        host::settlement::plan::Plan::load(&mut store)
+    })?;
     let started = Instant::now();
     let mut chunk_ends = Vec::new();
     let report = settle(&mut store, date, Cycle::T1, &RunOptions::at(2), &mut |_| {
@@ -114,7 +116,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     let seconds = started.elapsed().as_secs_f64();
     phases.run(&chunk_ends, seconds);
-    phases.print();
     anyhow::ensure!(
         report.run.items == args.transactions as u64
             && report.run.settlements == args.merchants as u64,
@@ -122,6 +123,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.run.items,
         report.run.settlements
     );
+    let report_ledger = phases.time("(after) ledger verify", || store.verify_ledger())?;
+    let ledger_sound = report_ledger.violations.is_empty()
+        && report_ledger.debits_total == report_ledger.credits_total;
+    phases.print();
     let rate = args.transactions as f64 / seconds;
     let ratio = seconds / aggregation;
     if args.json {
@@ -130,6 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "merchants": args.merchants, "seconds": seconds, "transactions_per_second": rate,
             "aggregation_seconds": aggregation, "ratio_to_aggregation": ratio,
             "payouts": report.payouts_created, "load_seconds": load_seconds,
+            "ledger_sound": ledger_sound,
         });
         println!("{figures}");
     } else {
@@ -150,7 +156,8 @@ impl Phases {
     fn time<T>(&mut self, name: &str, phase: impl FnOnce() -> T) -> T {
         let started = Instant::now();
         let out = phase();
-        self.0.push((name.to_owned(), started.elapsed().as_secs_f64()));
+        self.0
+            .push((name.to_owned(), started.elapsed().as_secs_f64()));
         out
     }
 
@@ -167,7 +174,8 @@ impl Phases {
             self.0.push((name, end - last));
             last = *end;
         }
-        self.0.push(("run: payouts and pass end".into(), seconds - last));
+        self.0
+            .push(("run: payouts and pass end".into(), seconds - last));
     }
 
     fn print(&self) {
