@@ -2,13 +2,20 @@
 //! plan, legs, ledger transfers, settlement rows, payouts; every commit
 //! durable) over N items of M merchants, against the engine's own plain
 //! aggregation of the same rows (`SELECT mid, SUM(..) .. GROUP BY mid`)
-//! timed in the same run: the limit.
+//! timed in the same run (the fastest of three): the limit.
+//!
+//! JSON: `seconds` (the run), `transactions_per_second`,
+//! `aggregation_seconds`, `ratio_to_aggregation`, `load_seconds` (the
+//! untimed setup), `payouts`, `ledger_sound` (verified after the run).
+//! Stderr: the seconds of each phase — the load, the run's aggregation and
+//! plan timed alone, each chunk commit of the run, the payouts — to see
+//! where a run spends its time.
 //!
 //! Outside the timed part: a fresh database, per merchant a payable ledger
 //! account, a host merchant record, a settlement account and an approved
 //! binding to it, and the items (bulk-loaded in one transaction by
-//! `Store::load_settlement_items`). Items are
-//! captures with a 0.6% fee, every tenth a refund.
+//! `Store::load_settlement_items`). Items are captures with a 0.6% fee,
+//! every tenth a refund.
 // Rates and ratios of measured times (not money).
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
@@ -30,6 +37,8 @@ use crate::InputError;
 const PG_URL_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// Merchants per loading commit.
 const LOAD_MERCHANTS: usize = 10_000;
+/// Timed plain aggregations; the fastest is the limit.
+const AGGREGATION_TRIES: usize = 3;
 /// Largest run accepted.
 const TRANSACTIONS_MAX: usize = 100_000_000;
 const DATE: &str = "2026-11-24";
@@ -91,9 +100,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     phases.time("warm aggregation", || {
         store.settlement_plain_aggregate(DATE, "T1") // warm the cache for both
     })?;
-    let started = Instant::now();
-    let (groups, items) = store.settlement_plain_aggregate(DATE, "T1")?;
-    let aggregation = started.elapsed().as_secs_f64();
+    // The limit: the fastest of a few plain aggregations (the machine may
+    // be shared; the fastest is the least disturbed, and the ratio then
+    // errs against the run).
+    let mut aggregation = f64::INFINITY;
+    let (mut groups, mut items) = (0, 0);
+    for _ in 0..AGGREGATION_TRIES {
+        let started = Instant::now();
+        (groups, items) = store.settlement_plain_aggregate(DATE, "T1")?;
+        aggregation = aggregation.min(started.elapsed().as_secs_f64());
+    }
     anyhow::ensure!(
         items == args.transactions as u64,
         "aggregated {items} items"
