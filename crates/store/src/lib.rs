@@ -49,6 +49,7 @@ mod pg;
 mod reports;
 mod settlement_items;
 mod settlement_runs;
+mod settlement_writes;
 mod sqlite;
 mod store;
 pub mod testing;

@@ -78,27 +78,32 @@ pub(crate) fn write_items(
     execute: &mut dyn FnMut(&str, &[Value]) -> Result<()>,
 ) -> Result<()> {
     for chunk in items.chunks(ITEMS_PER_STATEMENT) {
-        let mut sql = String::from(
-            "INSERT INTO settlement_items (item_id, mid, tid, rrn, business_date, cycle, channel, \
-             kind, amount_minor, fee_minor, discount_minor, fee_share_minor, points, program, \
-             created_at) VALUES ",
-        );
-        let mut params = Vec::with_capacity(chunk.len() * 15);
-        for (row, item) in chunk.iter().enumerate() {
-            if row > 0 {
-                sql.push_str(", ");
-            }
-            let first = row * 15 + 1;
-            let placeholders: Vec<String> = (first..first + 15).map(|n| format!("?{n}")).collect();
-            sql.push('(');
-            sql.push_str(&placeholders.join(", "));
-            sql.push(')');
-            params.extend(values(item));
-        }
-        sql.push_str(" ON CONFLICT (item_id) DO NOTHING");
-        execute(&sql, &params)?;
+        let params: Vec<Value> = chunk.iter().flat_map(values).collect();
+        execute(&insert_items_sql(chunk.len()), &params)?;
     }
     Ok(())
+}
+
+/// `INSERT INTO settlement_items … VALUES (…), …` for `rows` items,
+/// skipping those whose `item_id` exists.
+fn insert_items_sql(rows: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::with_capacity(200 + rows * 90);
+    sql.push_str(
+        "INSERT INTO settlement_items (item_id, mid, tid, rrn, business_date, cycle, channel, \
+         kind, amount_minor, fee_minor, discount_minor, fee_share_minor, points, program, \
+         created_at) VALUES ",
+    );
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..15 {
+            let separator = if column == 0 { "" } else { ", " };
+            let _ = write!(sql, "{separator}?{}", row * 15 + column + 1);
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (item_id) DO NOTHING");
+    sql
 }
 
 fn values(item: &SettlementItem) -> [Value; 15] {
@@ -163,4 +168,93 @@ impl crate::Store {
             .query(&sql, &[Value::Text(business_date.to_owned())])?;
         rows.into_iter().map(item_from).collect()
     }
+}
+
+/// The runs' covering index of migration 6, rebuilt after a bulk load.
+const RUNS_INDEX_SQL: &str = "CREATE INDEX settlement_items_runs ON settlement_items \
+     (business_date, cycle, mid, tid, kind, amount_minor, fee_minor, discount_minor, \
+     fee_share_minor, points)";
+
+/// Items per statement of a bulk load (15 parameters a row: under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bound parameters).
+const LOAD_ITEMS_PER_STATEMENT: usize = 2_000;
+
+/// SQLite page cache during a bulk load (KiB, as `cache_size` takes it
+/// when negative): the index rebuild sorts in memory up to about this.
+const LOAD_CACHE_KIB: i64 = 512 * 1024;
+/// SQLite's default page cache (KiB).
+const DEFAULT_CACHE_KIB: i64 = 2_000;
+
+impl crate::Store {
+    /// Loads many settlement items in ONE transaction: all of them or none
+    /// (an error rolls everything back). For bulk imports (a migration from
+    /// another system, a benchmark's data set) while no host writes the
+    /// database: the runs' covering index is dropped for the load and
+    /// built again, sorted, before the commit, so the load never pays a
+    /// random index insert per row. Items whose `item_id` exists are
+    /// skipped, as with [`crate::WriteOp::SettlementItems`]. Returns the
+    /// items offered.
+    ///
+    /// # Errors
+    /// An item breaking a length limit is [`crate::StoreError::Corrupt`]
+    /// (nothing is written); database errors.
+    pub fn load_settlement_items(
+        &mut self,
+        items: &mut dyn Iterator<Item = SettlementItem>,
+    ) -> Result<u64> {
+        let sqlite = self.kind() == crate::EngineKind::Sqlite;
+        let engine = self.engine_mut();
+        if sqlite {
+            engine.execute_sql(&format!("PRAGMA cache_size = -{LOAD_CACHE_KIB}"))?;
+            engine.execute_sql("BEGIN IMMEDIATE")?;
+        } else {
+            engine.execute_sql("BEGIN")?;
+        }
+        let loaded = load_in_transaction(engine, items);
+        let ended = match &loaded {
+            Ok(_) => engine.execute_sql("COMMIT"),
+            Err(_) => engine.execute_sql("ROLLBACK"),
+        };
+        if sqlite {
+            engine.execute_sql(&format!("PRAGMA cache_size = -{DEFAULT_CACHE_KIB}"))?;
+            // Give the disk back: the load's pages went through the WAL.
+            engine.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        }
+        let loaded = loaded?;
+        ended?;
+        Ok(loaded)
+    }
+}
+
+fn load_in_transaction(
+    engine: &mut dyn crate::engine::Engine,
+    items: &mut dyn Iterator<Item = SettlementItem>,
+) -> Result<u64> {
+    engine.execute_sql("DROP INDEX settlement_items_runs")?;
+    let mut loaded = 0u64;
+    let mut chunk = Vec::with_capacity(LOAD_ITEMS_PER_STATEMENT);
+    let mut full_sql = None;
+    loop {
+        chunk.clear();
+        chunk.extend((&mut *items).take(LOAD_ITEMS_PER_STATEMENT));
+        if chunk.is_empty() {
+            break;
+        }
+        if let Some(bad) = chunk.iter().find(|item| !item.within_limits()) {
+            return Err(crate::StoreError::Corrupt(format!(
+                "settlement item {:.64}: a value is longer than {SETTLEMENT_TEXT_LEN_MAX}",
+                bad.item_id
+            )));
+        }
+        let sql = if chunk.len() == LOAD_ITEMS_PER_STATEMENT {
+            full_sql.get_or_insert_with(|| insert_items_sql(LOAD_ITEMS_PER_STATEMENT))
+        } else {
+            &insert_items_sql(chunk.len())
+        };
+        let params: Vec<Value> = chunk.iter().flat_map(values).collect();
+        engine.query(sql, &params)?;
+        loaded += chunk.len() as u64;
+    }
+    engine.execute_sql(RUNS_INDEX_SQL)?;
+    Ok(loaded)
 }

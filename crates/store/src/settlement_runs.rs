@@ -10,7 +10,7 @@
 //! The aggregation (`GROUP BY mid, tid`) runs in the engine.
 
 use crate::api::Value;
-use crate::codec::{id_bytes, id_from, to_i64};
+use crate::codec::{id_from, to_i64};
 use crate::engine::Engine;
 use crate::{Result, Store, StoreError};
 
@@ -139,7 +139,7 @@ impl Settlement {
     }
 }
 
-fn settlement_key(run_id: &str, pass: u64, mid: &str) -> String {
+pub(crate) fn settlement_key(run_id: &str, pass: u64, mid: &str) -> String {
     format!("{run_id}/{pass:06}/{mid}")
 }
 
@@ -175,6 +175,13 @@ pub struct RunWrite {
     pub expected: Option<RunProgress>,
     /// Settlements to insert.
     pub settlements: Vec<Settlement>,
+    /// Versioned resources the step creates (a finished pass's payouts and
+    /// their approval requests), inserted with it in multi-row statements
+    /// at version 1. The step applies at most once (it names the progress
+    /// it expects) and these ids name the run and pass, so they do not
+    /// exist yet; one that does is kept as it is (never a failed commit:
+    /// under the server's writer that would stop the host).
+    pub resources: Vec<crate::api::ResourceRow>,
 }
 
 /// A payout's amount summed from the legs of a pass.
@@ -264,25 +271,8 @@ impl RunWorking {
     }
 }
 
-const RUN_COLUMNS: &str = "run_id, business_date, cycle, status, passes, covered_seq, \
+pub(crate) const RUN_COLUMNS: &str = "run_id, business_date, cycle, status, passes, covered_seq, \
      pass_to_seq, pass_done_mid, settlements, items, created_at, updated_at";
-
-fn run_values(run: &SettlementRun) -> Vec<Value> {
-    vec![
-        Value::Text(run.run_id.clone()),
-        Value::Text(run.business_date.clone()),
-        Value::Text(run.cycle.clone()),
-        Value::Text(run.status.clone()),
-        Value::Int(to_i64(run.passes)),
-        Value::Int(run.covered_seq),
-        Value::Int(run.pass_to_seq),
-        Value::Text(run.pass_done_mid.clone()),
-        Value::Int(to_i64(run.settlements)),
-        Value::Int(to_i64(run.items)),
-        Value::Int(to_i64(run.created_at_ns)),
-        Value::Int(to_i64(run.updated_at_ns)),
-    ]
-}
 
 fn take(row: &mut impl Iterator<Item = Value>) -> Result<Value> {
     row.next()
@@ -313,20 +303,6 @@ fn read_run(engine: &mut dyn Engine, run_id: &str) -> Result<Option<SettlementRu
     rows.into_iter().next().map(run_from).transpose()
 }
 
-fn sums_values(sums: &ItemSums) -> [Value; 8] {
-    [
-        sums.captures_minor,
-        sums.refunds_minor,
-        sums.fees_minor,
-        sums.chargebacks_minor,
-        sums.adjustments_minor,
-        sums.discounts_minor,
-        sums.fee_share_minor,
-        sums.points,
-    ]
-    .map(Value::Int)
-}
-
 fn sums_from(row: &mut impl Iterator<Item = Value>) -> Result<ItemSums> {
     Ok(ItemSums {
         captures_minor: take(row)?.int()?,
@@ -338,108 +314,6 @@ fn sums_from(row: &mut impl Iterator<Item = Value>) -> Result<ItemSums> {
         fee_share_minor: take(row)?.int()?,
         points: take(row)?.int()?,
     })
-}
-
-/// Writes accepted run steps with `execute`.
-pub(crate) fn write_runs(
-    writes: &[RunWrite],
-    execute: &mut dyn FnMut(&str, &[Value]) -> Result<()>,
-) -> Result<()> {
-    for write in writes {
-        let sql = format!(
-            "INSERT INTO settlement_runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
-             ?9, ?10, ?11, ?12) ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, \
-             passes = excluded.passes, covered_seq = excluded.covered_seq, \
-             pass_to_seq = excluded.pass_to_seq, pass_done_mid = excluded.pass_done_mid, \
-             settlements = excluded.settlements, items = excluded.items, \
-             updated_at = excluded.updated_at"
-        );
-        execute(&sql, &run_values(&write.run))?;
-        write_settlements(&write.settlements, execute)?;
-    }
-    Ok(())
-}
-
-/// Rows per multi-row insert (well under both engines' parameter limits).
-const ROWS_PER_INSERT: usize = 500;
-
-/// `INSERT INTO table (columns) VALUES (?1, …), (…) …` for `rows` rows.
-fn insert_sql(table: &str, columns: &str, width: usize, rows: usize, conflict: &str) -> String {
-    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        let holders: Vec<String> = (1..=width)
-            .map(|c| format!("?{}", row * width + c))
-            .collect();
-        sql.push('(');
-        sql.push_str(&holders.join(", "));
-        sql.push(')');
-    }
-    sql.push_str(" ON CONFLICT (");
-    sql.push_str(conflict);
-    sql.push_str(") DO NOTHING");
-    sql
-}
-
-fn write_settlements(
-    settlements: &[Settlement],
-    execute: &mut dyn FnMut(&str, &[Value]) -> Result<()>,
-) -> Result<()> {
-    const COLUMNS: &str = "key, run_id, pass, mid, business_date, cycle, items, captures_minor, \
-         refunds_minor, fees_minor, chargebacks_minor, adjustments_minor, discounts_minor, \
-         fee_share_minor, points, net_minor, outcome";
-    for chunk in settlements.chunks(ROWS_PER_INSERT) {
-        let mut values = Vec::with_capacity(chunk.len() * 17);
-        for s in chunk {
-            values.extend([
-                Value::Text(s.key()),
-                Value::Text(s.run_id.clone()),
-                Value::Int(to_i64(s.pass)),
-                Value::Text(s.mid.clone()),
-                Value::Text(s.business_date.clone()),
-                Value::Text(s.cycle.clone()),
-                Value::Int(to_i64(s.items)),
-            ]);
-            values.extend(sums_values(&s.sums));
-            values.push(Value::Int(s.net_minor));
-            values.push(Value::Text(s.outcome.clone()));
-        }
-        execute(
-            &insert_sql("settlements", COLUMNS, 17, chunk.len(), "key"),
-            &values,
-        )?;
-    }
-    let legs: Vec<(String, &SettlementLeg)> = settlements
-        .iter()
-        .flat_map(|s| s.legs.iter().map(move |leg| (s.key(), leg)))
-        .collect();
-    for chunk in legs.chunks(ROWS_PER_INSERT) {
-        let mut values = Vec::with_capacity(chunk.len() * 6);
-        for (key, leg) in chunk {
-            values.extend([
-                Value::Text(key.clone()),
-                Value::Text(leg.account.clone()),
-                Value::Text(leg.kind.clone()),
-                Value::Int(leg.amount_minor),
-                Value::Text(leg.payout_id.clone()),
-                Value::Bytes(id_bytes(leg.transfer_id).to_vec()),
-            ]);
-        }
-        let columns = "key, account, kind, amount_minor, payout_id, transfer_id";
-        execute(
-            &insert_sql(
-                "settlement_legs",
-                columns,
-                6,
-                chunk.len(),
-                "key, account, kind",
-            ),
-            &values,
-        )?;
-    }
-    Ok(())
 }
 
 /// The engine's sums of items (in the order of the runs' index, so the

@@ -86,4 +86,69 @@ fn items_follow_their_transfers(url: &str) {
     assert!(store.settlement_items_of("2026-11-25").unwrap().is_empty());
 }
 
-store::on_both_engines!(items_follow_their_transfers);
+/// A bulk load writes every item once (an existing id is kept), in one
+/// transaction: a bad item anywhere leaves nothing of the load, and the
+/// runs' index is there again either way.
+fn bulk_load_is_all_or_nothing(url: &str) {
+    let mut store = Store::open(url).unwrap();
+    store
+        .write(
+            vec![WriteOp::SettlementItems(vec![item(
+                "000000000003/capture",
+                777,
+            )])],
+            1,
+        )
+        .unwrap();
+    // More than one statement's worth, with one id that exists.
+    let count = 4_321;
+    let mut items = (0..count).map(|n| {
+        let mut it = item(&format!("{n:012}/capture"), 100 + n as i64);
+        it.mid = format!("1000000000{:05}", n % 7);
+        it
+    });
+    assert_eq!(
+        store.load_settlement_items(&mut items).unwrap(),
+        count as u64
+    );
+    let stored = store.settlement_items_of("2026-11-24").unwrap();
+    assert_eq!(stored.len(), count);
+    assert_eq!(stored[0], item("000000000003/capture", 777));
+    let total: i64 = stored.iter().map(|i| i.amount_minor).sum();
+    let expected: i64 = (0..count as i64)
+        .filter(|n| *n != 3)
+        .map(|n| 100 + n)
+        .sum::<i64>()
+        + 777;
+    assert_eq!(total, expected);
+    let sums = store
+        .settlement_aggregate("2026-11-24", "T1", (0, i64::MAX))
+        .unwrap();
+    assert_eq!(sums.len(), 7);
+    assert_eq!(sums.iter().map(|a| a.amount_minor).sum::<i64>(), expected);
+    // A bad item at the end: nothing of this load is kept.
+    let mut bad = (0..2_500).map(|n| {
+        let id = if n == 2_499 {
+            "9".repeat(65)
+        } else {
+            format!("{n:012}/refund")
+        };
+        item(&id, 1)
+    });
+    assert!(store.load_settlement_items(&mut bad).is_err());
+    assert_eq!(
+        store.settlement_items_of("2026-11-24").unwrap().len(),
+        count
+    );
+    // The store still writes and aggregates (the index is back).
+    let mut more = std::iter::once(item("000000999999/capture", 5));
+    assert_eq!(store.load_settlement_items(&mut more).unwrap(), 1);
+    assert_eq!(
+        store
+            .settlement_plain_aggregate("2026-11-24", "T1")
+            .unwrap(),
+        (7, count as u64 + 1)
+    );
+}
+
+store::on_both_engines!(items_follow_their_transfers, bulk_load_is_all_or_nothing);

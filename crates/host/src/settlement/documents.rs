@@ -4,7 +4,7 @@
 use domain::money::AmountMinor;
 use domain::payouts::{LegKind, PayoutStatus, initial_status};
 use serde_json::{Value, json};
-use store::api::{ResourcePut, ResourceRow};
+use store::api::ResourceRow;
 use store::{PayoutTotal, Settlement, SettlementRun};
 
 use super::plan::Plan;
@@ -36,15 +36,86 @@ fn money(amount_minor: i64) -> Value {
     json!({"amount_minor": amount_minor, "currency": "CNY"})
 }
 
-/// The resources a finished pass creates: a payout per account and kind,
-/// and an approval request for each payout above its account's threshold.
+/// A money value as documents carry it.
+#[derive(serde::Serialize)]
+struct Money {
+    amount_minor: i64,
+    currency: &'static str,
+}
+
+impl Money {
+    fn cny(amount_minor: i64) -> Self {
+        Self {
+            amount_minor,
+            currency: "CNY",
+        }
+    }
+}
+
+/// A payout's history entry.
+#[derive(serde::Serialize)]
+struct HistoryEntry<'a> {
+    at: &'a str,
+    status: &'a str,
+}
+
+/// A payout document as created by a pass (fields in the order the API's
+/// other documents have them: by name).
+#[derive(serde::Serialize)]
+struct PayoutDocument<'a> {
+    account: &'a str,
+    amount: Money,
+    approval_id: Option<&'a str>,
+    business_date: &'a str,
+    created_at: &'a str,
+    cycle: &'a str,
+    history: [HistoryEntry<'a>; 1],
+    id: &'a str,
+    kind: &'a str,
+    merchants: u64,
+    pass: u64,
+    return_reason: Option<&'a str>,
+    run_id: &'a str,
+    status: &'a str,
+}
+
+/// Who asked for a payout's approval: the system.
+#[derive(serde::Serialize)]
+struct Requester {
+    key_id: &'static str,
+    role: &'static str,
+    scope: &'static str,
+}
+
+/// An approval request document for a payout (fields by name).
+#[derive(serde::Serialize)]
+struct ApprovalDocument<'a> {
+    account: &'a str,
+    amount: Money,
+    approvals: [(); 0],
+    created_at: &'a str,
+    expires_at: &'a str,
+    id: &'a str,
+    rejections: [(); 0],
+    requested_by: Requester,
+    required: u64,
+    subject_id: &'a str,
+    subject_kind: &'static str,
+}
+
+/// The resources a finished pass creates (at version 1): a payout per
+/// account and kind, and an approval request for each payout above its
+/// account's threshold. Documents are serialized from typed views (the
+/// same JSON as the API's, keys by name), once per payout.
 #[must_use]
 pub fn payout_puts(
     run: &SettlementRun,
     totals: &[PayoutTotal],
     plan: &Plan,
     now_ns: u64,
-) -> Vec<ResourcePut> {
+) -> Vec<ResourceRow> {
+    let now = rfc3339(now_ns);
+    let expires = rfc3339(now_ns.saturating_add(APPROVAL_TTL_NS));
     let mut puts = Vec::with_capacity(totals.len());
     for total in totals {
         let kind = LegKind::parse(&total.kind).unwrap_or(LegKind::Held);
@@ -56,55 +127,67 @@ pub fn payout_puts(
         let status = initial_status(kind, AmountMinor(total.amount_minor), policy.threshold);
         let approval =
             (status == PayoutStatus::AwaitingApproval).then(|| approval_id(&total.payout_id));
-        let document = json!({
-            "id": total.payout_id,
-            "run_id": run.run_id,
-            "pass": run.passes,
-            "business_date": run.business_date,
-            "cycle": run.cycle,
-            "account": total.account,
-            "kind": kind.as_str(),
-            "amount": money(total.amount_minor),
-            "merchants": total.merchants,
-            "status": status.as_str(),
-            "approval_id": approval,
-            "return_reason": null,
-            "history": [{"status": status.as_str(), "at": rfc3339(now_ns)}],
-            "created_at": rfc3339(now_ns),
-        });
-        puts.push(ResourcePut::create(row(
+        let document = PayoutDocument {
+            account: &total.account,
+            amount: Money::cny(total.amount_minor),
+            approval_id: approval.as_deref(),
+            business_date: &run.business_date,
+            created_at: &now,
+            cycle: &run.cycle,
+            history: [HistoryEntry {
+                at: &now,
+                status: status.as_str(),
+            }],
+            id: &total.payout_id,
+            kind: kind.as_str(),
+            merchants: total.merchants,
+            pass: run.passes,
+            return_reason: None,
+            run_id: &run.run_id,
+            status: status.as_str(),
+        };
+        puts.push(row(
             "payout",
             &total.payout_id,
             &total.account,
             status.as_str(),
-            &document,
+            to_json(&document),
             now_ns,
-        )));
+        ));
         if let Some(approval) = approval {
-            let document = json!({
-                "id": approval,
-                "subject_kind": "payout",
-                "subject_id": total.payout_id,
-                "account": total.account,
-                "required": policy.approvals_required.max(1),
-                "approvals": [],
-                "rejections": [],
-                "requested_by": {"role": "system", "scope": "", "key_id": ""},
-                "amount": money(total.amount_minor),
-                "expires_at": rfc3339(now_ns.saturating_add(APPROVAL_TTL_NS)),
-                "created_at": rfc3339(now_ns),
-            });
-            puts.push(ResourcePut::create(row(
+            let document = ApprovalDocument {
+                account: &total.account,
+                amount: Money::cny(total.amount_minor),
+                approvals: [],
+                created_at: &now,
+                expires_at: &expires,
+                id: &approval,
+                rejections: [],
+                requested_by: Requester {
+                    key_id: "",
+                    role: "system",
+                    scope: "",
+                },
+                required: policy.approvals_required.max(1),
+                subject_id: &total.payout_id,
+                subject_kind: "payout",
+            };
+            puts.push(row(
                 "approval",
                 &approval,
                 &total.account,
                 "pending",
-                &document,
+                to_json(&document),
                 now_ns,
-            )));
+            ));
         }
     }
     puts
+}
+
+fn to_json(document: &impl serde::Serialize) -> String {
+    // Plain structs of strings and integers always serialize.
+    serde_json::to_string(document).unwrap_or_default()
 }
 
 fn row(
@@ -112,7 +195,7 @@ fn row(
     id: &str,
     scope: &str,
     status: &str,
-    document: &Value,
+    document: String,
     now_ns: u64,
 ) -> ResourceRow {
     ResourceRow {
@@ -121,7 +204,7 @@ fn row(
         scope: scope.to_owned(),
         status: status.to_owned(),
         version: 1,
-        document: document.to_string(),
+        document,
         created_at_ns: now_ns,
         updated_at_ns: now_ns,
     }
@@ -234,5 +317,93 @@ pub fn csv_lines(settlement: &Settlement, out: &mut String) {
             cell(&leg.payout_id),
             cell(&leg.payout_status)
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settlement::plan::AccountPolicy;
+
+    /// The typed documents are the JSON the API's documents are.
+    #[test]
+    fn payout_and_approval_documents() {
+        let run = SettlementRun {
+            run_id: "SR-20261124-T1".into(),
+            business_date: "2026-11-24".into(),
+            cycle: "T1".into(),
+            status: "running".into(),
+            passes: 1,
+            covered_seq: 0,
+            pass_to_seq: 9,
+            pass_done_mid: String::new(),
+            settlements: 2,
+            items: 9,
+            created_at_ns: 0,
+            updated_at_ns: 0,
+        };
+        let mut plan = Plan::default();
+        plan.accounts.insert(
+            "ACC-J".into(),
+            AccountPolicy {
+                threshold: Some(AmountMinor(1_000)),
+                approvals_required: 2,
+            },
+        );
+        let total = |account: &str, kind: LegKind, amount_minor| PayoutTotal {
+            payout_id: payout_id(&run.run_id, 1, account, kind),
+            account: account.into(),
+            kind: kind.as_str().into(),
+            amount_minor,
+            merchants: 1,
+        };
+        let totals = [
+            total("ACC-J", LegKind::Credit, 5_000),
+            total("ACC-S", LegKind::Debit, 70),
+        ];
+        let now = 1_764_000_000_000_000_000;
+        let puts = payout_puts(&run, &totals, &plan, now);
+        let kinds: Vec<(&str, &str)> = puts
+            .iter()
+            .map(|p| (p.kind.as_str(), p.status.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("payout", "awaiting_approval"),
+                ("approval", "pending"),
+                ("payout", "approved")
+            ]
+        );
+        let parsed: Vec<Value> = puts
+            .iter()
+            .map(|p| serde_json::from_str(&p.document).unwrap())
+            .collect();
+        let at = rfc3339(now);
+        assert_eq!(
+            parsed[0],
+            json!({
+                "id": "PO-20261124-T1-1-ACC-J", "run_id": "SR-20261124-T1", "pass": 1,
+                "business_date": "2026-11-24", "cycle": "T1", "account": "ACC-J",
+                "kind": "credit", "amount": money(5_000), "merchants": 1,
+                "status": "awaiting_approval", "approval_id": "AP-PO-20261124-T1-1-ACC-J",
+                "return_reason": null,
+                "history": [{"status": "awaiting_approval", "at": at}], "created_at": at,
+            })
+        );
+        assert_eq!(
+            parsed[1],
+            json!({
+                "id": "AP-PO-20261124-T1-1-ACC-J", "subject_kind": "payout",
+                "subject_id": "PO-20261124-T1-1-ACC-J", "account": "ACC-J", "required": 2,
+                "approvals": [], "rejections": [],
+                "requested_by": {"role": "system", "scope": "", "key_id": ""},
+                "amount": money(5_000),
+                "expires_at": rfc3339(now + APPROVAL_TTL_NS), "created_at": at,
+            })
+        );
+        assert_eq!(parsed[2]["approval_id"], Value::Null);
+        assert_eq!(parsed[2]["kind"], "debit");
+        assert_eq!(parsed[2]["amount"], money(70));
     }
 }

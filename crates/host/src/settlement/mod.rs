@@ -12,8 +12,9 @@
 //!
 //! A pass:
 //! 1. sums the items by merchant and terminal in the engine (`GROUP BY`);
-//! 2. reads the plan ([`plan::Plan`]): risk holds, approved bindings,
-//!    account policies, merchants' payable ledger accounts;
+//! 2. reads the plan ([`plan::Plan`]) once: risk holds, approved bindings
+//!    grouped by merchant, account policies, merchants' payable ledger
+//!    accounts and the clearing account of every split account;
 //! 3. settles merchants in MID order, in chunks of
 //!    [`RunOptions::chunk_merchants`]: per merchant the binding in force for
 //!    each terminal (`domain::payouts::binding_in_force`), the legs
@@ -24,7 +25,10 @@
 //!    settlement rows and the run's progress (the last MID done);
 //! 4. ends with one commit creating a `payout` resource per account and
 //!    kind (and an `approval` when the account's threshold is passed) and
-//!    marking the pass settled.
+//!    marking the pass settled: the resources ride on that run step
+//!    (`store::RunWrite::resources`, many rows to a statement), so they
+//!    are created exactly when the pass is marked settled, and the pass's
+//!    audit event follows only if the step applied.
 //!
 //! Restart: a run found `running` resumes its open pass after the last MID
 //! done; the same seq range sums to the same groups, so merchant ordinals,

@@ -2,9 +2,13 @@
 //! merchant records: risk holds, approved bindings with their splits,
 //! account payout policies, and each merchant's payable ledger account.
 //!
-//! Wire → domain translation of the documents happens here, once. A
-//! binding whose document cannot be read is left out (logged), so one bad
-//! document leaves its merchant `unbound` instead of stopping every payout.
+//! Wire → domain translation of the documents happens here, once per pass
+//! (never per merchant): documents are read into small typed views that
+//! skip the fields a run does not need, bindings are grouped by merchant
+//! as the in-force rule takes them, and every split account's payout
+//! clearing ledger account is derived once. A binding whose document
+//! cannot be read is left out (logged), so one bad document leaves its
+//! merchant `unbound` instead of stopping every payout.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,7 +21,6 @@ use store::HostTable;
 use store::api::{ResourceQuery, ResourceRow};
 
 use super::SettleIo;
-use crate::records::Record;
 
 /// Resources read per query.
 const PAGE_RESOURCES: u64 = 10_000;
@@ -40,13 +43,24 @@ pub struct AccountPolicy {
     pub approvals_required: u64,
 }
 
+/// A merchant's approved bindings, as the in-force rule takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MerchantBindings {
+    /// Id, terminals and first date of each.
+    pub candidates: Vec<ApprovedBinding>,
+    /// The split of each, in the same order.
+    pub splits: Vec<Vec<SplitLine>>,
+}
+
 /// Everything a pass settles by.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// MIDs whose document says `"risk_hold": true`.
     pub held: HashSet<String>,
     /// Approved bindings by MID.
-    pub bindings: HashMap<String, Vec<PlanBinding>>,
+    pub bindings: HashMap<String, MerchantBindings>,
+    /// Payout clearing ledger account of every account a binding names.
+    pub clearing: HashMap<String, u128>,
     /// Policies by account id.
     pub accounts: HashMap<String, AccountPolicy>,
     /// Payable ledger account by MID (host merchant records).
@@ -86,34 +100,90 @@ impl Plan {
     pub fn load<I: SettleIo>(io: &mut I) -> store::Result<Plan> {
         let mut plan = Plan::default();
         for row in all_resources(io, "merchant", None)? {
-            let document: Value = serde_json::from_str(&row.document).unwrap_or(Value::Null);
-            if document.get("risk_hold").and_then(Value::as_bool) == Some(true) {
+            let held = serde_json::from_str::<MerchantView>(&row.document)
+                .is_ok_and(|view| view.risk_hold == Some(true));
+            if held {
                 plan.held.insert(row.id);
             }
         }
         for row in all_resources(io, "binding", Some("approved"))? {
             match parse_binding(&row) {
-                Some((mid, binding)) => plan.bindings.entry(mid).or_default().push(binding),
+                Some((mid, binding)) => {
+                    for split in &binding.splits {
+                        if !plan.clearing.contains_key(&split.account) {
+                            let id = super::clearing_account(&split.account);
+                            plan.clearing.insert(split.account.clone(), id);
+                        }
+                    }
+                    let merchant = plan.bindings.entry(mid).or_default();
+                    merchant.candidates.push(binding.binding);
+                    merchant.splits.push(binding.splits);
+                }
                 None => tracing::warn!(binding = %row.id, "unreadable binding left out"),
             }
         }
         for row in all_resources(io, "account", None)? {
-            let document: Value = serde_json::from_str(&row.document).unwrap_or(Value::Null);
-            plan.accounts.insert(row.id, parse_policy(&document));
+            let view = serde_json::from_str::<AccountView>(&row.document).unwrap_or_default();
+            plan.accounts.insert(row.id, parse_policy(&view.policy));
         }
-        for (key, body) in io.read(|store| store.host_rows(HostTable::Merchants))? {
-            if let Some(Record::Merchant(merchant)) =
-                Record::from_row(HostTable::Merchants, &key, &body)
-            {
-                plan.payables.insert(merchant.mid, merchant.account);
+        for (mid, body) in io.read(|store| store.host_rows(HostTable::Merchants))? {
+            if let Some(account) = payable_account(&body) {
+                plan.payables.insert(mid, account);
             }
         }
         Ok(plan)
     }
+
+    /// The payout clearing ledger account of `account`.
+    #[must_use]
+    pub fn clearing_account(&self, account: &str) -> u128 {
+        self.clearing
+            .get(account)
+            .copied()
+            .unwrap_or_else(|| super::clearing_account(account))
+    }
 }
 
-fn parse_policy(document: &Value) -> AccountPolicy {
-    let policy = &document["policy"];
+/// The payable ledger account of a host merchant record's body: its
+/// `account` field (the last one, as the record reader takes it), read
+/// without decoding the rest (a number never holds an escape).
+fn payable_account(body: &str) -> Option<u128> {
+    body.split(';')
+        .filter_map(|pair| pair.strip_prefix("account="))
+        .next_back()?
+        .parse()
+        .ok()
+}
+
+/// What a pass reads of a merchant document.
+#[derive(serde::Deserialize)]
+struct MerchantView {
+    #[serde(default)]
+    risk_hold: Option<bool>,
+}
+
+/// What a pass reads of an account document (values kept loose: a field
+/// of another type reads as absent, as it did for the whole document).
+#[derive(Default, serde::Deserialize)]
+struct AccountView {
+    #[serde(default)]
+    policy: Value,
+}
+
+/// What a pass reads of a binding document.
+#[derive(serde::Deserialize)]
+struct BindingView {
+    #[serde(default)]
+    mid: Value,
+    #[serde(default)]
+    terminals: Value,
+    #[serde(default)]
+    effective_from: Value,
+    #[serde(default)]
+    splits: Value,
+}
+
+fn parse_policy(policy: &Value) -> AccountPolicy {
     AccountPolicy {
         threshold: policy["payout_threshold"]["amount_minor"]
             .as_i64()
@@ -124,9 +194,9 @@ fn parse_policy(document: &Value) -> AccountPolicy {
 
 /// A binding document → (MID, binding); `None` when unreadable.
 pub fn parse_binding(row: &ResourceRow) -> Option<(String, PlanBinding)> {
-    let document: Value = serde_json::from_str(&row.document).ok()?;
-    let mid = document["mid"].as_str().unwrap_or(&row.scope).to_owned();
-    let terminals = match &document["terminals"] {
+    let document: BindingView = serde_json::from_str(&row.document).ok()?;
+    let mid = document.mid.as_str().unwrap_or(&row.scope).to_owned();
+    let terminals = match &document.terminals {
         Value::Null => Vec::new(),
         value => value
             .as_array()?
@@ -134,11 +204,12 @@ pub fn parse_binding(row: &ResourceRow) -> Option<(String, PlanBinding)> {
             .map(|t| t.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()?,
     };
-    let effective_from = match &document["effective_from"] {
+    let effective_from = match &document.effective_from {
         Value::Null => None,
         value => Some(BusinessDate::parse(value.as_str()?)?),
     };
-    let splits = document["splits"]
+    let splits = document
+        .splits
         .as_array()?
         .iter()
         .map(parse_split)
@@ -205,11 +276,34 @@ mod tests {
         for document in bad {
             assert!(parse_binding(&row(document)).is_none(), "{document}");
         }
-        let policy = parse_policy(&serde_json::json!({"policy": {
+        let policy = parse_policy(&serde_json::json!({
             "payout_threshold": {"amount_minor": 5_000_000, "currency": "CNY"},
-            "payout_approvals_required": 1}}));
+            "payout_approvals_required": 1}));
         assert_eq!(policy.threshold, Some(AmountMinor(5_000_000)));
         assert_eq!(policy.approvals_required, 1);
         assert_eq!(parse_policy(&Value::Null), AccountPolicy::default());
+    }
+
+    #[test]
+    fn reads_the_payable_account_as_the_record_reader_does() {
+        use crate::records::{MerchantRecord, Record};
+        let record = Record::Merchant(MerchantRecord {
+            mid: "100000000000001".into(),
+            name: "A;B=C%account=7".into(),
+            stage: "live".into(),
+            account: (1 << 64) + 42,
+            participant: false,
+            mcc: 5814,
+            fee_plan: "STANDARD".into(),
+            cycle: "T1".into(),
+            cutoff_minute: 1380,
+        });
+        let row = record.row();
+        let Some(Record::Merchant(read)) = Record::from_row(row.table, &row.key, &row.body) else {
+            panic!("record not read back");
+        };
+        assert_eq!(payable_account(&row.body), Some(read.account));
+        assert_eq!(payable_account("name=x;stage=live"), None);
+        assert_eq!(payable_account("account=x"), None);
     }
 }

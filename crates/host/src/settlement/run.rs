@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use domain::BusinessDate;
 use domain::money::AmountMinor;
-use domain::payouts::{ApprovedBinding, Leg, LegKind, binding_in_force, merchant_legs};
+use domain::payouts::{Leg, LegKind, binding_in_force, merchant_legs};
 use domain::settlement::{Cycle, MerchantTotals, SplitLine};
 use ledger::{AccountId, NewAccount, NewTransfer, TransferId};
-use store::api::{ApiChange, ApiOutcome, ApiWrite, AuditEntry};
+use store::api::{ApiChange, ApiOutcome, ApiWrite, AuditEntry, ResourceRow};
 use store::{
     ItemSums, MerchantAggregate, RunWrite, Settlement, SettlementLeg, SettlementRun, Store,
     WriteOp, WriteOutcome,
@@ -15,7 +15,7 @@ use store::{
 
 use super::documents::{payout_id, payout_puts};
 use super::plan::Plan;
-use super::{SettleError, SettleIo, clearing_account, run_id, transfer_id};
+use super::{SettleError, SettleIo, run_id, transfer_id};
 use crate::seed::{LEDGER_CNY, LEDGER_CODE};
 
 /// Merchants settled per commit by default.
@@ -117,7 +117,6 @@ pub fn settle<I: SettleIo>(
                 io,
                 &report.run,
                 next.clone(),
-                Vec::new(),
                 Steps::default(),
                 options.now_ns,
             )?;
@@ -152,6 +151,7 @@ fn create<I: SettleIo>(
         run: run.clone(),
         expected: None,
         settlements: Vec::new(),
+        resources: Vec::new(),
     };
     let outcomes = io.write(vec![WriteOp::SettlementRun(Box::new(write))], now_ns)?;
     if outcomes.first() != Some(&WriteOutcome::SettlementRun(true)) {
@@ -163,36 +163,22 @@ fn create<I: SettleIo>(
     Ok(run)
 }
 
-/// Operations committed with a run step: before it (transfers it depends
-/// on) and after it (writes that depend on it).
+/// What is committed with a run step: operations before it (transfers it
+/// depends on) and after it (writes that depend on it), its settlements and
+/// the resources it creates.
 #[derive(Default)]
 struct Steps {
     before: Vec<WriteOp>,
     after: Vec<WriteOp>,
+    settlements: Vec<Settlement>,
+    resources: Vec<ResourceRow>,
 }
 
-impl Steps {
-    fn before(ops: Vec<WriteOp>) -> Self {
-        Self {
-            before: ops,
-            after: Vec::new(),
-        }
-    }
-
-    fn after(op: WriteOp) -> Self {
-        Self {
-            before: Vec::new(),
-            after: vec![op],
-        }
-    }
-}
-
-/// Commits `next` (expecting `current`) with `steps` around it.
+/// Commits `next` (expecting `current`) with `steps`.
 fn commit_run<I: SettleIo>(
     io: &mut I,
     current: &SettlementRun,
     next: SettlementRun,
-    settlements: Vec<Settlement>,
     steps: Steps,
     now_ns: u64,
 ) -> Result<Vec<WriteOutcome>, SettleError> {
@@ -201,7 +187,8 @@ fn commit_run<I: SettleIo>(
     ops.push(WriteOp::SettlementRun(Box::new(RunWrite {
         run: next,
         expected: Some(current.progress()),
-        settlements,
+        settlements: steps.settlements,
+        resources: steps.resources,
     })));
     let position = ops.len() - 1;
     ops.extend(steps.after);
@@ -288,7 +275,7 @@ impl Pass<'_> {
             let ordinal = (first_ordinal + offset) as u64;
             let settlement = self.merchant(&report.run, plan, group, ordinal, &mut transfers)?;
             for leg in &settlement.legs {
-                let id = clearing_account(&leg.account);
+                let id = plan.clearing_account(&leg.account);
                 accounts.insert(id, NewAccount::new(AccountId(id), LEDGER_CNY, LEDGER_CODE));
             }
             items += settlement.items;
@@ -304,14 +291,12 @@ impl Pass<'_> {
             WriteOp::CreateAccounts(accounts.into_values().collect()),
             WriteOp::CreateTransfers(transfers),
         ];
-        commit_run(
-            io,
-            &report.run,
-            next.clone(),
+        let steps = Steps {
+            before: ops,
             settlements,
-            Steps::before(ops),
-            self.options.now_ns,
-        )?;
+            ..Steps::default()
+        };
+        commit_run(io, &report.run, next.clone(), steps, self.options.now_ns)?;
         report.run = next;
         Ok(())
     }
@@ -343,7 +328,7 @@ impl Pass<'_> {
         let mut stored = Vec::with_capacity(legs.len());
         for (index, leg) in legs.iter().enumerate() {
             let id = transfer_id(self.date, self.cycle, run.passes, ordinal, index as u16);
-            let clearing = clearing_account(&leg.account);
+            let clearing = plan.clearing_account(&leg.account);
             let payable = payable.unwrap_or_default();
             let (debit, credit) = match leg.kind {
                 LegKind::Debit => (clearing, payable),
@@ -389,11 +374,13 @@ impl Pass<'_> {
         mid: &str,
         group: &[MerchantAggregate],
     ) -> Result<(Vec<Leg>, &'static str), SettleError> {
-        let bindings = plan.bindings.get(mid).map_or(&[][..], Vec::as_slice);
-        let candidates: Vec<ApprovedBinding> = bindings.iter().map(|b| b.binding.clone()).collect();
+        let Some(bindings) = plan.bindings.get(mid) else {
+            return Ok((Vec::new(), "unbound"));
+        };
+        let candidates = bindings.candidates.as_slice();
         let mut parts: BTreeMap<usize, MerchantTotals> = BTreeMap::new();
         for aggregate in group {
-            let Some(chosen) = binding_in_force(&candidates, &aggregate.tid, self.date) else {
+            let Some(chosen) = binding_in_force(candidates, &aggregate.tid, self.date) else {
                 return Ok((Vec::new(), "unbound"));
             };
             let index = candidates
@@ -406,7 +393,7 @@ impl Pass<'_> {
         }
         let split_parts: Vec<(MerchantTotals, &[SplitLine])> = parts
             .iter()
-            .map(|(index, totals)| (*totals, bindings[*index].splits.as_slice()))
+            .map(|(index, totals)| (*totals, bindings.splits[*index].as_slice()))
             .collect();
         let held = plan.held.contains(mid);
         let legs = merchant_legs(&split_parts, held)
@@ -450,20 +437,20 @@ impl Pass<'_> {
         next.covered_seq = run.pass_to_seq;
         next.pass_done_mid.clear();
         next.updated_at_ns = now_ns;
-        let payouts = WriteOp::Api(Box::new(ApiWrite {
-            change: ApiChange::PutResources(puts),
+        // The payouts go with the run step (many rows to a statement); the
+        // audit event is written only when that step is.
+        let audit = WriteOp::Api(Box::new(ApiWrite {
+            change: ApiChange::None,
             audit: Some(audit),
             idempotency: None,
             only_after_success: true,
         }));
-        let outcomes = commit_run(
-            io,
-            &run,
-            next.clone(),
-            Vec::new(),
-            Steps::after(payouts),
-            now_ns,
-        )?;
+        let steps = Steps {
+            after: vec![audit],
+            resources: puts,
+            ..Steps::default()
+        };
+        let outcomes = commit_run(io, &run, next.clone(), steps, now_ns)?;
         match outcomes.last() {
             Some(WriteOutcome::Api(ApiOutcome::Applied { .. })) => {}
             other => {

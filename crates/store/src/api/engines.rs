@@ -12,15 +12,16 @@ impl ApiSql for crate::sqlite::Sqlite {
     }
 }
 
-fn sqlite_params(params: &[Value]) -> Vec<rusqlite::types::Value> {
-    params
-        .iter()
-        .map(|value| match value {
-            Value::Text(text) => rusqlite::types::Value::Text(text.clone()),
-            Value::Int(int) => rusqlite::types::Value::Integer(*int),
-            Value::Bytes(bytes) => rusqlite::types::Value::Blob(bytes.clone()),
-        })
-        .collect()
+/// Binds a value without copying it first (SQLite copies it once).
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Text(text) => ValueRef::Text(text.as_bytes()),
+            Value::Int(int) => ValueRef::Integer(*int),
+            Value::Bytes(bytes) => ValueRef::Blob(bytes),
+        }))
+    }
 }
 
 fn sqlite_query(
@@ -30,7 +31,7 @@ fn sqlite_query(
 ) -> Result<Vec<Vec<Value>>> {
     let mut statement = connection.prepare_cached(sql)?;
     let columns = statement.column_count();
-    let mut rows = statement.query(rusqlite::params_from_iter(sqlite_params(params)))?;
+    let mut rows = statement.query(rusqlite::params_from_iter(params))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(columns);
@@ -54,7 +55,7 @@ pub(crate) fn write_sqlite(connection: &rusqlite::Connection, staged: &Staged) -
     let mut execute = |sql: &str, params: &[Value]| sqlite_query(connection, sql, params).map(drop);
     write_staged(&staged.api, &mut execute)?;
     write_items(&staged.settlement_items, &mut execute)?;
-    crate::settlement_runs::write_runs(&staged.settlement_runs, &mut execute)
+    crate::settlement_writes::write_runs(&staged.settlement_runs, &mut execute)
 }
 
 fn pg_sql(sql: &str) -> String {
@@ -118,5 +119,5 @@ pub(crate) fn write_pg(transaction: &mut postgres::Transaction<'_>, staged: &Sta
     let mut execute = |sql: &str, params: &[Value]| pg_query(transaction, sql, params).map(drop);
     write_staged(&staged.api, &mut execute)?;
     write_items(&staged.settlement_items, &mut execute)?;
-    crate::settlement_runs::write_runs(&staged.settlement_runs, &mut execute)
+    crate::settlement_writes::write_runs(&staged.settlement_runs, &mut execute)
 }
