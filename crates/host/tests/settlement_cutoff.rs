@@ -156,7 +156,9 @@ async fn settled_run(address: SocketAddr) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (status, run) = get(address, RUN).await;
-        if status == 200 && run["status"] == "settled" {
+        // A run is created settled with no pass, then its first pass
+        // starts in a second commit: wait for a settled pass.
+        if status == 200 && run["status"] == "settled" && run["passes"].as_u64() >= Some(1) {
             return run;
         }
         assert!(Instant::now() < deadline, "no settled run: {status} {run}");
