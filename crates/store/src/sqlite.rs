@@ -36,14 +36,73 @@ pub(crate) fn last_per_key(rows: &[HostRow]) -> Vec<&HostRow> {
         .collect()
 }
 
+/// The upsert of one host record, per table (prepared once per connection
+/// and reused from its statement cache).
+fn host_upsert_sql(table: HostTable) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<(HostTable, String)>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        HostTable::ALL
+            .iter()
+            .map(|table| {
+                (
+                    *table,
+                    format!(
+                        "INSERT INTO {} (key, body) VALUES (?1, ?2) \
+                         ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+                        table.name()
+                    ),
+                )
+            })
+            .collect()
+    });
+    all.iter()
+        .find(|(t, _)| *t == table)
+        .map_or("", |(_, sql)| sql.as_str())
+}
+
 fn write_host_rows(tx: &rusqlite::Transaction<'_>, rows: &[HostRow]) -> Result<()> {
     for row in last_per_key(rows) {
-        let sql = format!(
-            "INSERT INTO {} (key, body) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET body = excluded.body",
-            row.table.name()
-        );
-        tx.prepare_cached(&sql)?
+        tx.prepare_cached(host_upsert_sql(row.table))?
             .execute(params![row.key, row.body])?;
+    }
+    Ok(())
+}
+
+/// Settlement items, one cached statement per row: on an embedded engine a
+/// statement is no round trip, and one fixed statement is prepared once,
+/// where a statement of as many rows as the batch has would be compiled
+/// afresh for almost every batch (and push the others out of the cache).
+fn write_settlement_items(
+    tx: &rusqlite::Transaction<'_>,
+    items: &[crate::settlement_items::SettlementItem],
+) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO settlement_items (item_id, mid, tid, rrn, business_date, cycle, channel, \
+         kind, amount_minor, fee_minor, discount_minor, fee_share_minor, points, program, \
+         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+         ON CONFLICT (item_id) DO NOTHING",
+    )?;
+    for item in items {
+        insert.execute(params![
+            item.item_id,
+            item.mid,
+            item.tid,
+            item.rrn,
+            item.business_date,
+            item.cycle,
+            item.channel,
+            item.kind,
+            item.amount_minor,
+            item.fee_minor,
+            item.discount_minor,
+            item.fee_share_minor,
+            item.points,
+            item.program,
+            to_i64(item.created_at_ns),
+        ])?;
     }
     Ok(())
 }
@@ -54,7 +113,12 @@ const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// account pages rewritten by many commits are copied to the database once.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 /// Prepared statements kept per connection.
-const STATEMENT_CACHE_CAPACITY: usize = 32;
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+/// Page cache of the writer's connection, KiB (SQLite's default is 2 MiB):
+/// the pages a commit touches (the right edges of the append-mostly tables,
+/// the accounts, the cards) stay in memory rather than being read back
+/// through the WAL index.
+const WRITER_CACHE_KIB: u32 = 65_536;
 
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, ledger, code, flags, user_data, debits_pending, debits_posted, \
      credits_pending, credits_posted, timestamp";
@@ -351,7 +415,9 @@ impl Engine for Sqlite {
         else {
             return Ok(None);
         };
-        self.connection.execute_batch("PRAGMA synchronous=NORMAL")?;
+        self.connection.execute_batch(&format!(
+            "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-{WRITER_CACHE_KIB};"
+        ))?;
         Ok(Some(Box::new(WalSync(wal))))
     }
 
@@ -395,6 +461,7 @@ impl Engine for Sqlite {
         write_transfers(&tx, "ledger_transfers", &staged.transfers)?;
         write_pendings_and_history(&tx, staged)?;
         write_host_rows(&tx, &staged.host_rows)?;
+        write_settlement_items(&tx, &staged.settlement_items)?;
         crate::api::write_sqlite(&tx, staged)?;
         tx.commit()?;
         self.rowids.extend(inserted);
