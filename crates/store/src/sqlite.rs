@@ -3,7 +3,9 @@
 //! Under a [`crate::Writer`] commits run with `synchronous=NORMAL` and the
 //! writer's sync thread fdatasyncs the WAL before anyone is answered (see
 //! `Engine::defer_sync`): the same guarantee, with the disk's latency taken
-//! off the commit path.
+//! off the commit path. That thread also checkpoints the WAL (passively,
+//! through its own connection, after answering), so checkpoints leave the
+//! commit path too; the writer's automatic checkpoint remains as a bound.
 
 use std::time::Instant;
 
@@ -109,8 +111,9 @@ fn write_settlement_items(
 
 /// How long a writer waits for a lock held by another connection.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
-/// WAL pages between checkpoints. Larger than SQLite's 1,000 so that hot
-/// account pages rewritten by many commits are copied to the database once.
+/// WAL pages after which a commit checkpoints. Larger than SQLite's 1,000
+/// so that hot account pages rewritten by many commits are copied to the
+/// database once; under a writer the sync thread checkpoints well before.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
@@ -381,15 +384,50 @@ fn write_pendings_and_history(tx: &rusqlite::Transaction<'_>, staged: &Staged) -
     Ok(())
 }
 
-/// Syncs the WAL file: every frame written before is on the disk.
-struct WalSync(std::fs::File);
+/// Syncs the WAL file: every frame written before is on the disk. Between
+/// syncs, at most every [`CHECKPOINT_INTERVAL`], it copies the WAL into the
+/// database through a connection of its own (a passive checkpoint: it
+/// never waits for the writer, and what it cannot copy now the next one
+/// does), so that the writer's commits rarely pay for a checkpoint: the
+/// writer's automatic checkpoint stays only as a bound on the WAL's size.
+/// The checkpointing connection is `synchronous=FULL`: it syncs the WAL
+/// before copying, so the database never holds a frame the WAL may lose.
+struct WalSync {
+    wal: std::fs::File,
+    checkpointer: Option<Connection>,
+    last_checkpoint: Instant,
+}
+
+/// How often the sync thread checkpoints the WAL.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl DurableSync for WalSync {
     fn sync(&mut self) -> Result<()> {
-        self.0
+        self.wal
             .sync_data()
             .map_err(|e| StoreError::Database(format!("sync of the write-ahead log: {e}")))
     }
+
+    fn upkeep(&mut self) {
+        if self.last_checkpoint.elapsed() < CHECKPOINT_INTERVAL {
+            return;
+        }
+        self.last_checkpoint = Instant::now();
+        if let Some(checkpointer) = &self.checkpointer {
+            // Best effort: a busy or failed checkpoint is retried next time.
+            let _ = checkpointer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
+    }
+}
+
+/// The sync thread's own connection for checkpoints (`None`: the writer's
+/// automatic checkpoints do all of them).
+fn open_checkpointer(path: &str) -> Option<Connection> {
+    let connection = Connection::open(path).ok()?;
+    connection
+        .execute_batch("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;")
+        .ok()?;
+    Some(connection)
 }
 
 impl Engine for Sqlite {
@@ -418,7 +456,12 @@ impl Engine for Sqlite {
         self.connection.execute_batch(&format!(
             "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-{WRITER_CACHE_KIB};"
         ))?;
-        Ok(Some(Box::new(WalSync(wal))))
+        let checkpointer = open_checkpointer(path);
+        Ok(Some(Box::new(WalSync {
+            wal,
+            checkpointer,
+            last_checkpoint: Instant::now(),
+        })))
     }
 
     fn restore_sync(&mut self) -> Result<()> {
