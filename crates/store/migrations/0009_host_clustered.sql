@@ -4,7 +4,9 @@
 -- WITHOUT ROWID) it touches one, which roughly halves the pages a commit
 -- writes to the WAL for them. On PostgreSQL the tables are rebuilt as they
 -- were (a heap and its primary-key index). Rows, keys and bodies are kept
--- as they are: every reader of these tables is unchanged.
+-- as they are: every reader of these tables is unchanged. (On PostgreSQL
+-- the primary keys keep the names they were created with,
+-- `host_*_clustered_pkey`.)
 
 CREATE TABLE host_merchants_clustered (key TEXT PRIMARY KEY, body TEXT NOT NULL) {without_rowid};
 INSERT INTO host_merchants_clustered (key, body) SELECT key, body FROM host_merchants;
