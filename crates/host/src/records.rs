@@ -75,12 +75,19 @@ impl Body {
         self
     }
 
-    /// A number (never needs escaping).
-    fn number(mut self, name: &str, value: impl std::fmt::Display) -> Body {
-        use std::fmt::Write;
+    /// A number (never needs escaping), in decimal without the formatting
+    /// machinery (account ids are `u128`, whose `Display` is slow).
+    fn number(mut self, name: &str, value: impl Into<Decimal>) -> Body {
         self.name(name);
-        // Writing to a String cannot fail.
-        let _ = write!(self.0, "{value}");
+        match value.into() {
+            Decimal::Unsigned(value) => push_unsigned(&mut self.0, value),
+            Decimal::Signed(value) => {
+                if value < 0 {
+                    self.0.push('-');
+                }
+                push_unsigned(&mut self.0, u128::from(value.unsigned_abs()));
+            }
+        }
         self
     }
 
@@ -91,6 +98,62 @@ impl Body {
     fn done(self) -> String {
         self.0
     }
+}
+
+/// A number of a record body.
+enum Decimal {
+    Unsigned(u128),
+    Signed(i64),
+}
+
+macro_rules! unsigned_decimal {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Decimal {
+            fn from(value: $t) -> Decimal {
+                Decimal::Unsigned(u128::from(value))
+            }
+        }
+    )*};
+}
+unsigned_decimal!(u8, u16, u32, u64, u128);
+
+impl From<i64> for Decimal {
+    fn from(value: i64) -> Decimal {
+        Decimal::Signed(value)
+    }
+}
+
+/// Appends `value` in decimal; values that fit 64 bits (all of them in
+/// practice) take the fast 64-bit path.
+fn push_unsigned(out: &mut String, value: u128) {
+    let mut digits = [b'0'; 39];
+    let mut at = digits.len();
+    let mut rest = value;
+    let mut small = u64::try_from(rest).ok();
+    loop {
+        let digit = match small.as_mut() {
+            Some(v) => {
+                let d = *v % 10;
+                *v /= 10;
+                d
+            }
+            None => {
+                let d = u64::try_from(rest % 10).unwrap_or(0);
+                rest /= 10;
+                small = u64::try_from(rest).ok();
+                d
+            }
+        };
+        at -= 1;
+        if let Some(slot) = digits.get_mut(at) {
+            *slot = b'0' + u8::try_from(digit).unwrap_or(0);
+        }
+        if small == Some(0) || at == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or_default());
 }
 
 /// Room reserved for a record body (a transaction's is about 300 bytes).
@@ -526,6 +589,28 @@ fn transaction_from(rrn: String, f: &Fields) -> Option<TransactionRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        let cases: [(Decimal, &str); 9] = [
+            (0u8.into(), "0"),
+            (7u16.into(), "7"),
+            (10u32.into(), "10"),
+            (u64::MAX.into(), "18446744073709551615"),
+            (
+                u128::from(u64::MAX).saturating_add(1).into(),
+                "18446744073709551616",
+            ),
+            (u128::MAX.into(), "340282366920938463463374607431768211455"),
+            (0i64.into(), "0"),
+            ((-1205i64).into(), "-1205"),
+            (i64::MIN.into(), "-9223372036854775808"),
+        ];
+        for (value, expected) in cases {
+            let body = Body::new().number("n", value).done();
+            assert_eq!(body, format!("n={expected}"));
+        }
+    }
 
     #[test]
     fn every_record_reads_back_as_written() {

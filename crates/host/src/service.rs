@@ -62,7 +62,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::authorize::{CardFacts, Decision, decide, plain};
 use crate::follow::{Progress, Submitted, follow_commits};
 use crate::metrics::Metrics;
-use crate::records::{CardRecord, Record, TerminalRecord};
+use crate::records::{Record, TerminalRecord};
 use crate::request::Request;
 use crate::seed::{HostKeys, PVKI};
 use crate::state::{HostState, answer_key};
@@ -319,14 +319,17 @@ impl Host {
         variant: KeyVariant,
     ) -> Option<TdesKey> {
         let mut caches = self.key_caches.lock().ok()?;
-        let cache = match caches.entry(terminal.tid.clone()) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                let initial = Ksn::from_hex(&terminal.initial_ksn).ok()?;
-                entry.insert(TransactionKeyCache::new(&self.config.keys.bdk, &initial).ok()?)
-            }
-        };
-        let key = cache.transaction_key(ksn).ok()?;
+        // Looked up by reference first: the TID is copied only once per
+        // terminal, not on every request.
+        if !caches.contains_key(terminal.tid.as_str()) {
+            let initial = Ksn::from_hex(&terminal.initial_ksn).ok()?;
+            let cache = TransactionKeyCache::new(&self.config.keys.bdk, &initial).ok()?;
+            caches.insert(terminal.tid.clone(), cache);
+        }
+        let key = caches
+            .get_mut(terminal.tid.as_str())?
+            .transaction_key(ksn)
+            .ok()?;
         Some(variant_key(&key, variant))
     }
 
@@ -368,7 +371,15 @@ impl Host {
         };
         let arpc = match &facts.route {
             Some(Route::OnUs { .. }) => {
-                let card = self.state().cards.get(&facts.token).cloned();
+                // Only what the checks read, not the whole record.
+                let card = self
+                    .state()
+                    .cards
+                    .get(&facts.token)
+                    .map(|card| CheckedCard {
+                        pvv: card.pvv.clone(),
+                        chip: card.chip,
+                    });
                 match card {
                     Some(card) => {
                         self.issuer_checks(request, terminal, ksn, pan, &card, &mut facts)
@@ -392,7 +403,7 @@ impl Host {
         terminal: &TerminalRecord,
         ksn: Option<&Ksn>,
         pan: &Pan,
-        card: &CardRecord,
+        card: &CheckedCard,
         facts: &mut CardFacts,
     ) -> Option<()> {
         if let (Some(block), Some(ksn)) = (&request.pin_block, ksn) {
@@ -689,6 +700,15 @@ impl Host {
             Err(_) => FrameOutcome::Close("response could not be built"),
         }
     }
+}
+
+/// What the PIN and cryptogram checks read of an on-us card (copied out of
+/// the state under its lock, rather than the whole record).
+struct CheckedCard {
+    /// PIN verification value.
+    pvv: String,
+    /// Chip card of the program.
+    chip: bool,
 }
 
 /// What the locked part of a commit did.

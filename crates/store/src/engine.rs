@@ -25,6 +25,10 @@ pub(crate) struct Staged {
 pub(crate) trait DurableSync: Send {
     /// Returns once every commit that returned before the call is durable.
     fn sync(&mut self) -> Result<()>;
+    /// Upkeep done after the synced commits were answered, off the commit
+    /// path (SQLite: copying the WAL into the database). Best effort: a
+    /// failure leaves it to the next call.
+    fn upkeep(&mut self) {}
 }
 
 /// A storage engine: one connection.

@@ -20,6 +20,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "settlement_runs",
         include_str!("../migrations/0006_settlement_runs.sql"),
     ),
+    (
+        9,
+        "host_clustered",
+        include_str!("../migrations/0009_host_clustered.sql"),
+    ),
 ];
 
 /// The few type differences between the engines.

@@ -410,6 +410,9 @@ fn sync_loop(
         for batch in ready {
             answer(batch, failed.as_ref());
         }
+        if failed.is_none() {
+            durable.upkeep();
+        }
     }
 }
 

@@ -12,6 +12,7 @@ store::on_both_engines!(
     rows_commit_with_their_transfers,
     rows_are_replaced_by_key_and_survive_reopen,
     oversized_rows_are_refused,
+    rows_of_the_unclustered_layout_survive_its_migration,
 );
 
 fn row(table: HostTable, key: &str, body: &str) -> HostRow {
@@ -109,4 +110,49 @@ fn oversized_rows_are_refused(url: &str) {
         vec![WriteOutcome::HostRows(false)]
     );
     assert!(store.host_rows(HostTable::Cards).unwrap().is_empty());
+}
+
+/// Migration 9 rebuilds the host tables clustered on their key: rows
+/// written in the earlier layout (a rowid table and a key index) are kept.
+fn rows_of_the_unclustered_layout_survive_its_migration(url: &str) {
+    let mut store = open_with_card(url);
+    let mut sql = String::new();
+    for table in HostTable::ALL {
+        let name = table.name();
+        sql.push_str(&format!(
+            "DROP TABLE {name}; CREATE TABLE {name} (key TEXT PRIMARY KEY, body TEXT NOT NULL); "
+        ));
+    }
+    sql.push_str("DELETE FROM schema_migrations WHERE version = 9;");
+    store.execute_sql(&sql).unwrap();
+    let rows: Vec<HostRow> = HostTable::ALL
+        .iter()
+        .flat_map(|table| [row(*table, "k2", "b=2;x=%3B"), row(*table, "k1", "b=1")])
+        .collect();
+    assert_eq!(
+        store.write(vec![WriteOp::HostRows(rows)], NOW).unwrap(),
+        vec![WriteOutcome::HostRows(true)]
+    );
+    drop(store);
+    let mut store = Store::open(url).unwrap();
+    for table in HostTable::ALL {
+        assert_eq!(
+            store.host_rows(table).unwrap(),
+            vec![
+                ("k1".to_owned(), "b=1".to_owned()),
+                ("k2".to_owned(), "b=2;x=%3B".to_owned()),
+            ],
+            "{table:?}"
+        );
+    }
+    // Replacing by key still works on the rebuilt tables.
+    let ops = vec![WriteOp::HostRows(vec![row(HostTable::Cards, "k1", "b=3")])];
+    assert_eq!(
+        store.write(ops, NOW).unwrap(),
+        vec![WriteOutcome::HostRows(true)]
+    );
+    assert_eq!(
+        store.host_rows(HostTable::Cards).unwrap()[0],
+        ("k1".to_owned(), "b=3".to_owned())
+    );
 }

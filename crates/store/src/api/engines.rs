@@ -50,11 +50,13 @@ fn sqlite_query(
     Ok(out)
 }
 
-/// Writes the staged API rows and settlement items in a SQLite transaction.
+/// Writes the staged API rows in a SQLite transaction (the engine writes
+/// the settlement items itself).
 pub(crate) fn write_sqlite(connection: &rusqlite::Connection, staged: &Staged) -> Result<()> {
     let mut execute = |sql: &str, params: &[Value]| sqlite_query(connection, sql, params).map(drop);
     write_staged(&staged.api, &mut execute)?;
-    write_items(&staged.settlement_items, &mut execute)?;
+    // Settlement items are written by the SQLite engine itself (one cached
+    // statement per row, see `sqlite::write_settlement_items`).
     crate::settlement_writes::write_runs(&staged.settlement_runs, &mut execute)
 }
 

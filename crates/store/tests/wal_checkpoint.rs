@@ -1,0 +1,66 @@
+//! SQLite under a writer: the sync thread checkpoints the WAL into the
+//! database between syncs, long before the writer's own automatic
+//! checkpoint would (an engine-specific behaviour: PostgreSQL has no WAL
+//! file of ours to copy).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use ledger::{AccountId, CreateTransferResult, LedgerId, NewAccount, NewTransfer, TransferId};
+use store::testing::TestDatabase;
+use store::{Store, WriteOp, WriteOutcome, Writer, WriterConfig};
+
+const CNY: LedgerId = LedgerId(156);
+
+fn transfer(id: u128) -> NewTransfer {
+    NewTransfer::new(TransferId(id), AccountId(1), AccountId(2), 1, CNY, 1)
+}
+
+#[test]
+fn the_sync_thread_copies_the_wal_into_the_database() {
+    let database = TestDatabase::sqlite("wal_checkpoint");
+    let path = database.url().strip_prefix("sqlite:").unwrap().to_owned();
+    let writer = Writer::start(
+        Store::open(database.url()).unwrap(),
+        WriterConfig::default(),
+    )
+    .unwrap();
+    let handle = writer.handle();
+    let accounts = vec![
+        NewAccount::new(AccountId(1), CNY, 1),
+        NewAccount::new(AccountId(2), CNY, 1),
+    ];
+    handle
+        .write(vec![WriteOp::CreateAccounts(accounts)])
+        .unwrap();
+    let transfers: Vec<NewTransfer> = (1..=2_000).map(transfer).collect();
+    handle
+        .write(vec![WriteOp::CreateTransfers(transfers)])
+        .unwrap();
+    let database_len = || std::fs::metadata(&path).unwrap().len();
+    let before = database_len();
+    // Far fewer pages than the automatic checkpoint's 16,384: without the
+    // sync thread's checkpoint they would stay in the WAL.
+    std::thread::sleep(Duration::from_millis(300));
+    let outcome = handle
+        .write(vec![WriteOp::CreateTransfers(vec![transfer(5_000)])])
+        .unwrap();
+    assert_eq!(
+        outcome,
+        vec![WriteOutcome::Transfers(vec![CreateTransferResult::Ok])]
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while database_len() <= before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        database_len() > before,
+        "the database file stayed at {before} bytes: the WAL was not checkpointed"
+    );
+    drop(handle);
+    let mut store = writer.stop().unwrap();
+    assert!(store.transfer(TransferId(2_000)).unwrap().is_some());
+    let report = store.verify_ledger().unwrap();
+    assert_eq!(report.violations, vec![], "{report:?}");
+    assert_eq!(report.transfers, 2_001);
+}
