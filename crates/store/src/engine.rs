@@ -18,6 +18,19 @@ pub(crate) struct Staged {
     pub api: crate::api::ApiStaged,
     pub settlement_items: Vec<crate::settlement_items::SettlementItem>,
     pub settlement_runs: Vec<crate::settlement_runs::RunWrite>,
+    /// The host lease as taken in this batch (holder, epoch), if it was.
+    pub lease: Option<(String, u64)>,
+}
+
+/// What a batch found in the shared rows when it began (engines that other
+/// processes may write concurrently: PostgreSQL).
+#[derive(Debug, Clone)]
+pub(crate) struct BatchStart {
+    /// `ledger_writes.seq` before this batch; the batch, if it commits,
+    /// leaves `seq + 1`.
+    pub seq: u64,
+    /// The host lease (holder, epoch), locked until the batch ends.
+    pub lease: (String, u64),
 }
 
 /// Makes every commit returned so far durable (after
@@ -32,6 +45,21 @@ pub(crate) trait Engine: Send + crate::api::ApiSql {
     /// Makes this connection the database's only ledger writer (the account
     /// cache is only correct then); fails when another writer holds it.
     fn lock_writer(&mut self) -> Result<()>;
+    /// Opens the batch's transaction before anything is read, where other
+    /// processes may write the same database: takes the batch lock (held
+    /// to the commit), counts the batch in `ledger_writes` and locks the
+    /// lease row. `None` (the default): this process is the only writer
+    /// and the transaction is opened by [`Engine::write`].
+    fn begin_batch(&mut self) -> Result<Option<BatchStart>> {
+        Ok(None)
+    }
+    /// Rolls back a batch begun by [`Engine::begin_batch`] that will not
+    /// be written.
+    fn abort_batch(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// The host lease (holder, epoch).
+    fn lease(&mut self) -> Result<(String, u64)>;
     /// Applies migrations not yet recorded in `schema_migrations`.
     fn migrate(&mut self) -> Result<()>;
     /// Writes `staged` in one transaction and commits it durably.

@@ -20,6 +20,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "settlement_runs",
         include_str!("../migrations/0006_settlement_runs.sql"),
     ),
+    (
+        8,
+        "host_lease",
+        include_str!("../migrations/0008_host_lease.sql"),
+    ),
 ];
 
 /// The few type differences between the engines.
