@@ -39,6 +39,11 @@
 //! that reports a change agrees with the database. A restart reloads the
 //! state from the database. (Reloading the state in place was not chosen:
 //! requests decided on the lost effects may already be queued.)
+//!
+//! A commit refused by the host lease's fence (another host on the same
+//! PostgreSQL database took the lease) is not a failure: nothing of it was
+//! written, and the host takes the lease back, reloads and decides the
+//! request once more (see `lease`).
 
 use std::collections::HashMap;
 use std::future::Future;
