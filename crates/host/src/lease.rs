@@ -16,13 +16,17 @@
 //! - **Fencing.** Every request carrying the host's decisions starts with
 //!   `WriteOp::Fence { epoch }`, the epoch read under the state lock where
 //!   the decision was made. The writer checks it against the lease row
-//!   inside the batch's transaction (the row is locked `FOR UPDATE` there
-//!   until the commit) and refuses, with nothing written, a request whose
+//!   inside the batch's transaction (under the batch lock every writer
+//!   takes, so the lease cannot move before the commit) and refuses, with nothing written, a request whose
 //!   epoch is no longer the lease's.
-//! - **A fenced host** answers the request `96` (nothing was written),
-//!   marks its lease lost and does not fail-stop: its in-memory state may
-//!   hold the fenced request's effects, but the next request takes the
-//!   lease back and replaces the whole state by a reload. A request that
+//! - **A fenced host** marks its lease lost and does not fail-stop: its
+//!   in-memory state may hold the fenced request's effects, but the next
+//!   request takes the lease back and replaces the whole state by a
+//!   reload. The fenced ISO request itself wrote nothing, so it is decided
+//!   once more after that takeover (a host learns it lost the lease only
+//!   from a fenced write: answering `96` would cost the terminal a failed
+//!   request on every switch of host); fenced a second time, it is
+//!   answered `96`. A request that
 //!   wrote nothing (a duplicate answered from memory) after a fenced
 //!   commit of the same era is answered `96` too, since its answer may
 //!   rest on the fenced effects.

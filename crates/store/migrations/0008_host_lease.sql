@@ -12,13 +12,15 @@ CREATE TABLE host_lease (
 );
 INSERT INTO host_lease (id, holder, epoch) VALUES (1, '', 0);
 
--- Every ledger batch of every writer process adds one to `seq`, inside
--- its transaction and under the batch lock. A writer that finds another
--- value than the one it wrote last knows another process wrote in between,
--- and reloads what it caches (account balances, the largest transfer id,
--- the last timestamp) before it applies anything.
-CREATE TABLE ledger_writes (
+-- The writer (a store's token, unique per opened store) that committed
+-- the last ledger batch. Read by every batch under the batch lock: a writer
+-- that finds another token than its own knows another process wrote since
+-- its last batch, reloads what it caches (account balances, the largest
+-- transfer id, the last timestamp) before it applies anything, and writes
+-- its own token in that batch. While one writer works alone, nothing here
+-- is written.
+CREATE TABLE ledger_writer (
     id BIGINT PRIMARY KEY,
-    seq BIGINT NOT NULL
+    token TEXT NOT NULL
 );
-INSERT INTO ledger_writes (id, seq) VALUES (1, 0);
+INSERT INTO ledger_writer (id, token) VALUES (1, '');

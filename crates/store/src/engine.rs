@@ -20,16 +20,19 @@ pub(crate) struct Staged {
     pub settlement_runs: Vec<crate::settlement_runs::RunWrite>,
     /// The host lease as taken in this batch (holder, epoch), if it was.
     pub lease: Option<(String, u64)>,
+    /// This store's token, written as the last writer's when another
+    /// process wrote the batch before ([`BatchStart::last_writer`]).
+    pub writer_token: Option<String>,
 }
 
 /// What a batch found in the shared rows when it began (engines that other
 /// processes may write concurrently: PostgreSQL).
 #[derive(Debug, Clone)]
 pub(crate) struct BatchStart {
-    /// `ledger_writes.seq` before this batch; the batch, if it commits,
-    /// leaves `seq + 1`.
-    pub seq: u64,
-    /// The host lease (holder, epoch), locked until the batch ends.
+    /// The token of the store that committed the last batch.
+    pub last_writer: String,
+    /// The host lease (holder, epoch); it cannot change before this batch
+    /// ends (a takeover is a batch, under the same lock).
     pub lease: (String, u64),
 }
 
@@ -47,8 +50,7 @@ pub(crate) trait Engine: Send + crate::api::ApiSql {
     fn lock_writer(&mut self) -> Result<()>;
     /// Opens the batch's transaction before anything is read, where other
     /// processes may write the same database: takes the batch lock (held
-    /// to the commit), counts the batch in `ledger_writes` and locks the
-    /// lease row. `None` (the default): this process is the only writer
+    /// to the commit) and reads the last writer's token and the lease. `None` (the default): this process is the only writer
     /// and the transaction is opened by [`Engine::write`].
     fn begin_batch(&mut self) -> Result<Option<BatchStart>> {
         Ok(None)

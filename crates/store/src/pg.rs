@@ -266,36 +266,38 @@ fn write_history(tx: &mut impl GenericClient, history: &[BalanceSnapshot]) -> Re
 }
 
 /// Opens a batch: the transaction, the batch lock (a transaction-level
-/// advisory lock per schema, so every writer process's batches run one
-/// at a time and a takeover waits for an in-flight batch), the count of
-/// batches and the lease row, locked to the commit. One round trip.
+/// advisory lock per schema: every writer process's batches run one at a
+/// time, and a takeover, itself a batch, waits for an in-flight one), the
+/// last writer's token and the lease. One round trip, as the plain `BEGIN`
+/// it replaces, and nothing written while one writer works alone. The
+/// lease row needs no row lock (`FOR UPDATE`): only batches change it, and
+/// they hold the batch lock.
 const BEGIN_BATCH: &str = "BEGIN; \
      SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.posbridge.ledger_writer', 0)); \
-     UPDATE ledger_writes SET seq = seq + 1 WHERE id = 1 RETURNING seq - 1 AS seq_before; \
-     SELECT holder, epoch FROM host_lease WHERE id = 1 FOR UPDATE";
+     SELECT w.token AS last_writer, l.holder, l.epoch FROM ledger_writer w CROSS JOIN host_lease l \
+     WHERE w.id = 1 AND l.id = 1";
 
 /// Reads [`BEGIN_BATCH`]'s answer.
 fn batch_start(messages: &[SimpleQueryMessage]) -> Result<BatchStart> {
-    let mut seq = None;
-    let mut lease = None;
     for message in messages {
         let SimpleQueryMessage::Row(row) = message else {
             continue;
         };
         let named = |name: &str| row.columns().iter().position(|c| c.name() == name);
-        if let Some(i) = named("seq_before") {
-            seq = row.get(i).and_then(|v| v.parse::<u64>().ok());
-        } else if let (Some(h), Some(e)) = (named("holder"), named("epoch")) {
-            let epoch = row.get(e).and_then(|v| v.parse::<u64>().ok());
-            lease = epoch.map(|epoch| (row.get(h).unwrap_or_default().to_owned(), epoch));
+        if let (Some(w), Some(h), Some(e)) = (named("last_writer"), named("holder"), named("epoch"))
+        {
+            let text = |i| row.get(i).unwrap_or_default().to_owned();
+            if let Some(epoch) = row.get(e).and_then(|v| v.parse::<u64>().ok()) {
+                return Ok(BatchStart {
+                    last_writer: text(w),
+                    lease: (text(h), epoch),
+                });
+            }
         }
     }
-    match (seq, lease) {
-        (Some(seq), Some(lease)) => Ok(BatchStart { seq, lease }),
-        _ => Err(StoreError::Database(
-            "the ledger_writes or host_lease row is missing".into(),
-        )),
-    }
+    Err(StoreError::Database(
+        "the ledger_writer or host_lease row is missing".into(),
+    ))
 }
 
 /// Writes a batch's rows on the open transaction.
@@ -306,6 +308,9 @@ fn write_staged(client: &mut impl GenericClient, staged: &Staged) -> Result<()> 
     write_history(client, &staged.history)?;
     write_host_rows(client, &staged.host_rows)?;
     crate::api::write_pg(client, staged)?;
+    if let Some(token) = &staged.writer_token {
+        client.execute("UPDATE ledger_writer SET token = $1 WHERE id = 1", &[token])?;
+    }
     if let Some((holder, epoch)) = &staged.lease {
         client.execute(
             "UPDATE host_lease SET holder = $1, epoch = $2 WHERE id = 1",

@@ -38,10 +38,10 @@ pub struct Store {
     /// lookups are needed only for ids up to it: time-ordered ids need none.
     transfer_id_max: u128,
     commits: u64,
-    /// `ledger_writes.seq` left by this store's last batch, where other
-    /// processes may write too (PostgreSQL): the cache, `next_timestamp`
-    /// and `transfer_id_max` hold only while the database still has it.
-    writes_seq: Option<u64>,
+    /// This store's token as the last writer (`ledger_writer`, where other
+    /// processes may write too: PostgreSQL): the cache, `next_timestamp`
+    /// and `transfer_id_max` hold only while the database still names it.
+    writer_token: String,
 }
 
 impl std::fmt::Debug for Store {
@@ -83,7 +83,7 @@ impl Store {
             next_timestamp: 0,
             transfer_id_max: 0,
             commits: 0,
-            writes_seq: None,
+            writer_token: writer_token(),
         };
         store.engine.migrate()?;
         Ok(store)
@@ -125,18 +125,16 @@ impl Store {
         // here, under the batch lock, so everything below reads what the
         // last batch of any process left.
         let shared = self.engine.begin_batch()?;
+        let mut claim = None;
         if let Some(start) = &shared
-            && self.writes_seq != Some(start.seq)
+            && start.last_writer != self.writer_token
         {
             self.cache = None;
+            claim = Some(self.writer_token.clone());
         }
-        let seq = shared.as_ref().map(|start| start.seq + 1);
-        let result = self.execute_batch(requests, now, shared.map(|start| start.lease));
-        match &result {
-            Ok(_) => self.writes_seq = seq,
-            Err(_) => {
-                let _ = self.engine.abort_batch();
-            }
+        let result = self.execute_batch(requests, now, shared.map(|start| start.lease), claim);
+        if result.is_err() {
+            let _ = self.engine.abort_batch();
         }
         result
     }
@@ -146,6 +144,7 @@ impl Store {
         requests: Vec<Vec<WriteOp>>,
         now: u64,
         mut lease: Option<(String, u64)>,
+        writer_token: Option<String>,
     ) -> Result<Vec<Vec<WriteOutcome>>> {
         self.load_cache()?;
         let mut now = now.max(self.next_timestamp);
@@ -218,6 +217,7 @@ impl Store {
         staged.api = api.into_staged();
         staged.settlement_runs = runs.into_staged();
         staged.lease = lease.filter(|_| lease_taken);
+        staged.writer_token = writer_token;
         self.engine.write(&staged)?;
         self.commits += 1;
         self.next_timestamp = now;
@@ -394,6 +394,16 @@ impl Store {
     pub(crate) fn engine_mut(&mut self) -> &mut dyn Engine {
         self.engine.as_mut()
     }
+}
+
+/// A token no other store has: the process, the time and a counter.
+fn writer_token() -> String {
+    static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let opened = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}-{opened}", std::process::id())
 }
 
 /// Whether `request` names a lease epoch that is not the lease's (read
