@@ -175,22 +175,20 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         writer.handle(),
         Arc::new(SystemClock),
     );
-    let host = Arc::new(
-        Host::new(
-            state,
-            writer.handle(),
-            HostConfig {
-                keys,
-                bins: domain::sandbox::bin_table(),
-                network: Arc::new(SimulatedNetwork),
-                network_timeout: config.network_timeout,
-                program: Some(domain::sandbox::program()),
-                fee_plans: Some(FeePlanReader::new(api_state.clone())),
-            },
-            Arc::clone(&metrics),
-        )
-        .with_lease(&config.database_url),
+    let host = Host::new(
+        state,
+        writer.handle(),
+        HostConfig {
+            keys,
+            bins: domain::sandbox::bin_table(),
+            network: Arc::new(SimulatedNetwork),
+            network_timeout: config.network_timeout,
+            program: Some(domain::sandbox::program()),
+            fee_plans: Some(FeePlanReader::new(api_state.clone())),
+        },
+        Arc::clone(&metrics),
     );
+    let host = Arc::new(host.with_lease(&config.database_url));
     let iso = TcpListener::bind(&config.iso_listen).await?;
     let http = TcpListener::bind(&config.http_listen).await?;
     let (shutdown, receiver) = watch::channel(false);
