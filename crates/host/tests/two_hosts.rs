@@ -197,6 +197,8 @@ fn retries_keep_their_rules_across_two_hosts() {
         let taken = events(&servers[A], "lease_takeover").await
             + events(&servers[B], "lease_takeover").await;
         assert!(taken >= 10, "every switch takes the lease over ({taken})");
+        let exposed = servers[A].running.host.metrics().render();
+        assert!(exposed.contains("posbridge_iso_events_total{event=\"lease_takeover\"}"));
         assert!(servers[A].running.host.healthy() && servers[B].running.host.healthy());
 
         let (report, transactions) = stop_and_read(servers).await;
