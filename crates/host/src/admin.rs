@@ -174,6 +174,13 @@ impl AdminChange {
     }
 }
 
+/// Why a change was refused with nothing written: the host could not
+/// take the lease over (see `crate::lease`).
+pub(crate) const LEASE_NOT_TAKEN: &str = "the host could not take over the host lease";
+/// Why a change was refused with nothing written: another host took the
+/// lease while it was decided (see `crate::lease`).
+pub(crate) const LEASE_MOVED: &str = "another host took over the host lease; nothing was written";
+
 impl Host {
     /// Runs one admin change: under the state lock, `prepare` builds it
     /// from the current state and it is queued as one request; once
@@ -191,24 +198,32 @@ impl Host {
         E: From<AdminError>,
         F: FnOnce(&HostState) -> Result<AdminChange, E>,
     {
+        if !self.hold_lease().await {
+            return Err(AdminError::Store(LEASE_NOT_TAKEN.into()).into());
+        }
         let parts = self.admin_parts();
         let slot = parts
             .writer
             .reserve()
             .await
             .map_err(|e| AdminError::Store(e.to_string()))?;
-        let (change, ticket) = {
+        let (change, ticket, epoch) = {
             let state = self.state();
             let change = prepare(&state)?;
+            let mut ops: Vec<WriteOp> = self.lease().fence().into_iter().collect();
+            ops.extend(change.ops());
             let ticket = slot
-                .submit(change.ops())
+                .submit(ops)
                 .map_err(|e| AdminError::Store(e.to_string()))?;
-            (change, ticket)
+            (change, ticket, self.lease().epoch())
         };
         let outcomes = ticket
             .recv()
             .await
             .map_err(|e| AdminError::Store(e.to_string()))?;
+        if self.fenced_change(epoch, &outcomes) {
+            return Err(AdminError::Store(LEASE_MOVED.into()).into());
+        }
         let outcome = change.outcome(outcomes);
         if outcome.applied() {
             let mut state = self.state();

@@ -79,6 +79,11 @@ impl Host {
         database_url: &str,
         now_ns: u64,
     ) -> Result<usize, ExpiryError> {
+        // Only the lease's holder expires holds; the job never takes the
+        // lease over (see `crate::lease`).
+        if !self.lease_held() {
+            return Ok(0);
+        }
         let candidates = open_holds(&self.state());
         if candidates.is_empty() {
             return Ok(0);

@@ -15,13 +15,29 @@ pub(crate) struct Progress {
     pub durable: u64,
     /// A commit failed: the host has stopped deciding (fail-stop).
     pub failed: bool,
+    /// The latest commit refused by its lease fence (see `lease`): nothing
+    /// of it was written, and the host does not stop.
+    pub fenced: u64,
+}
+
+/// How a submitted commit ended, as told to its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// Durable.
+    Durable,
+    /// Refused by its lease fence: nothing written, the lease is lost.
+    Fenced,
+    /// Failed (the host has stopped).
+    Failed,
 }
 
 /// A commit submitted to the writer, followed in sequence order.
 pub(crate) struct Submitted {
     pub seq: u64,
     pub ticket: store::Ticket,
-    pub own: oneshot::Sender<bool>,
+    pub own: oneshot::Sender<Commit>,
+    /// The lease epoch it was decided under (0: no lease).
+    pub epoch: u64,
 }
 
 /// Follows the commits in sequence order, on one task (so that a dropped
@@ -34,10 +50,30 @@ pub(crate) async fn follow_commits(
     mut commits: mpsc::UnboundedReceiver<Submitted>,
     progress: Arc<watch::Sender<Progress>>,
     metrics: Arc<Metrics>,
+    lease_epoch: Arc<std::sync::atomic::AtomicU64>,
 ) {
-    while let Some(Submitted { seq, ticket, own }) = commits.recv().await {
+    while let Some(Submitted {
+        seq,
+        ticket,
+        own,
+        epoch,
+    }) = commits.recv().await
+    {
         let committed = match ticket.recv().await {
             Ok(outcomes) if outcomes.last() == Some(&WriteOutcome::HostRows(true)) => Ok(()),
+            Ok(outcomes) if WriteOutcome::fenced(&outcomes) => {
+                // Another host holds the lease: nothing was written. No
+                // fail-stop: the next request takes the lease back and
+                // reloads the state (see `lease`).
+                metrics.event("lease_fenced");
+                crate::lease::lost(&lease_epoch, epoch);
+                progress.send_modify(|p| {
+                    p.fenced = p.fenced.max(seq);
+                    p.durable = p.durable.max(seq);
+                });
+                let _ = own.send(Commit::Fenced);
+                continue;
+            }
             Ok(_) => Err("ledger_rejected"),
             Err(_) => Err("store_failed"),
         };
@@ -69,6 +105,10 @@ pub(crate) async fn follow_commits(
         // The request is answered by its own commit: once durable, its
         // answer agrees with the database even if an earlier commit failed.
         // A request that stopped waiting is not an error.
-        let _ = own.send(committed.is_ok());
+        let _ = own.send(if committed.is_ok() {
+            Commit::Durable
+        } else {
+            Commit::Failed
+        });
     }
 }

@@ -19,6 +19,8 @@
 //!   card sales, with the API's resource in one request.
 //! - [`admin`]: operator changes of merchants and terminals, written with
 //!   the API's resource in one request and applied to the running host.
+//! - `lease`: several hosts on one PostgreSQL database, one active at a
+//!   time (takeover on demand, fenced writes, reload).
 //! - [`http_server::router`]: `GET /metrics` merged with the HTTP API ([`api`]).
 #![deny(missing_docs)]
 
@@ -29,6 +31,7 @@ pub mod capture;
 pub mod expiry;
 mod follow;
 pub mod http_server;
+mod lease;
 pub mod metrics;
 pub mod plans;
 pub mod qr;

@@ -361,18 +361,24 @@ impl Host {
         E: From<AdminError>,
         F: FnOnce(&HostState) -> Result<(T, HostChange), E>,
     {
+        if !self.hold_lease().await {
+            return Err(AdminError::Store(crate::admin::LEASE_NOT_TAKEN.into()).into());
+        }
         let slot = self
             .admin_parts()
             .writer
             .reserve()
             .await
             .map_err(|e| AdminError::Store(e.to_string()))?;
-        let (value, change, ticket) = {
+        let (value, change, ticket, epoch) = {
             let mut state = self.state();
             let (value, change) = prepare(&state)?;
+            let mut ops: Vec<WriteOp> = self.lease().fence().into_iter().collect();
+            ops.extend(change.ops());
             let ticket = slot
-                .submit(change.ops())
+                .submit(ops)
                 .map_err(|e| AdminError::Store(e.to_string()))?;
+            let epoch = self.lease().epoch();
             // The RRNs are taken now, so no authorization decided before
             // the commit can use them; the records wait for the commit.
             for record in &change.admin.records {
@@ -380,12 +386,15 @@ impl Host {
                     state.reserve_rrn(&transaction.rrn);
                 }
             }
-            (value, change, ticket)
+            (value, change, ticket, epoch)
         };
         let outcomes = ticket
             .recv()
             .await
             .map_err(|e| AdminError::Store(e.to_string()))?;
+        if self.fenced_change(epoch, &outcomes) {
+            return Err(AdminError::Store(crate::admin::LEASE_MOVED.into()).into());
+        }
         let outcome = change.admin.outcome(outcomes);
         if outcome.applied() {
             let mut state = self.state();

@@ -212,7 +212,7 @@ pub async fn start_with_timing(config: ServeConfig, timing: Timing) -> Result<Ru
         writer.handle(),
         Arc::clone(&timing.clock),
     );
-    let host = Arc::new(Host::new(
+    let host = Host::new(
         state,
         writer.handle(),
         HostConfig {
@@ -224,7 +224,8 @@ pub async fn start_with_timing(config: ServeConfig, timing: Timing) -> Result<Ru
             fee_plans: Some(FeePlanReader::new(api_state.clone())),
         },
         Arc::clone(&metrics),
-    ));
+    );
+    let host = Arc::new(host.with_lease(&config.database_url));
     let iso = TcpListener::bind(&config.iso_listen).await?;
     let http = TcpListener::bind(&config.http_listen).await?;
     let (shutdown, receiver) = watch::channel(false);

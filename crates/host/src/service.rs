@@ -39,6 +39,11 @@
 //! that reports a change agrees with the database. A restart reloads the
 //! state from the database. (Reloading the state in place was not chosen:
 //! requests decided on the lost effects may already be queued.)
+//!
+//! A commit refused by the host lease's fence (another host on the same
+//! PostgreSQL database took the lease) is not a failure: nothing of it was
+//! written, and the host takes the lease back, reloads and decides the
+//! request once more (see `lease`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -60,7 +65,7 @@ use store::{WriteOp, WriterHandle};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::authorize::{CardFacts, Decision, decide, plain};
-use crate::follow::{Progress, Submitted, follow_commits};
+use crate::follow::{Commit, Progress, Submitted, follow_commits};
 use crate::metrics::Metrics;
 use crate::records::{Record, TerminalRecord};
 use crate::request::Request;
@@ -144,6 +149,8 @@ pub struct Host {
     /// digits counted from the start time, apart from the recorded RRNs
     /// (counted from 1).
     unrecorded_rrn: std::sync::atomic::AtomicU64,
+    /// The lease of a host sharing its database (see `lease`).
+    lease: crate::lease::Lease,
 }
 
 /// First digit of the RRNs of responses that are not recorded.
@@ -191,7 +198,29 @@ impl Host {
                 u64::try_from(now_s()).unwrap_or(0).saturating_mul(1_000),
             ),
             metrics,
+            lease: crate::lease::Lease::unused(),
         }
+    }
+
+    /// Serves under the host lease of `database_url` when other hosts may
+    /// share it (PostgreSQL; see `lease`).
+    #[must_use]
+    pub fn with_lease(mut self, database_url: &str) -> Host {
+        self.lease = crate::lease::Lease::for_database(database_url);
+        self
+    }
+
+    pub(crate) fn lease(&self) -> &crate::lease::Lease {
+        &self.lease
+    }
+
+    pub(crate) fn writer(&self) -> &WriterHandle {
+        &self.writer
+    }
+
+    /// Commits submitted so far.
+    pub(crate) fn submitted_count(&self) -> u64 {
+        self.submitted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The metrics.
@@ -215,11 +244,14 @@ impl Host {
     }
 
     /// Waits until every commit numbered up to `seq` is durable; `false`
-    /// when a commit failed first.
-    async fn durable(&self, seq: u64) -> bool {
+    /// when a commit failed first, or one after `reloaded` (the state's
+    /// last reload) was fenced.
+    async fn durable(&self, seq: u64, reloaded: u64) -> bool {
         let mut receiver = self.progress.subscribe();
         match receiver.wait_for(|p| p.failed || p.durable >= seq).await {
-            Ok(progress) => !progress.failed && progress.durable >= seq,
+            Ok(progress) => {
+                !progress.failed && progress.durable >= seq && progress.fenced <= reloaded
+            }
             Err(_) => false,
         }
     }
@@ -235,6 +267,10 @@ impl Host {
             Ok(None) => return self.unserved(&message).await,
             Err(_) => return self.respond(&message, &plain(ResponseCode::FormatError), None),
         };
+        // Even the terminal's own record must be current (see `lease`).
+        if !self.hold_lease().await {
+            return self.respond(&message, &plain(ResponseCode::SystemMalfunction), None);
+        }
         let terminal = self.state().terminals.get(&request.tid).cloned();
         let Some(terminal) = terminal.filter(|t| t.active) else {
             return self.respond(&message, &plain(ResponseCode::NotPermittedToTerminal), None);
@@ -506,30 +542,48 @@ impl Host {
             today,
             now_s: now_s(),
         };
-        // The queue place first: under the lock nothing waits.
-        let Ok(slot) = self.writer.reserve().await else {
-            self.metrics.event("store_failed");
-            return plain(ResponseCode::SystemMalfunction);
-        };
-        match self.decide_and_submit(slot, request, facts, time) {
-            Decided::Unwritten(decision, seen) => {
-                // Nothing to write, but the decision may rest on effects not
-                // yet durable (a duplicate's pending answer): wait for them.
-                if self.durable(seen).await {
-                    decision
-                } else {
-                    plain(ResponseCode::SystemMalfunction)
-                }
+        // A request decided under a lease another host has taken since is
+        // refused unwritten by the writer; it is decided once more after
+        // the takeover and reload (see `lease`), and answered `96` when
+        // that is fenced too.
+        for attempt in 0..2 {
+            if !self.hold_lease().await {
+                return plain(ResponseCode::SystemMalfunction);
             }
-            Decided::Submitted(decision, own) => {
-                if own.await.unwrap_or(false) {
-                    decision
-                } else {
-                    plain(ResponseCode::SystemMalfunction)
-                }
+            // Decided again on the reloaded state: the terminal too.
+            if attempt > 0
+                && !self
+                    .state()
+                    .terminals
+                    .get(&request.tid)
+                    .is_some_and(|t| t.active)
+            {
+                return plain(ResponseCode::NotPermittedToTerminal);
             }
-            Decided::Failed => plain(ResponseCode::SystemMalfunction),
+            // The queue place first: under the lock nothing waits.
+            let Ok(slot) = self.writer.reserve().await else {
+                self.metrics.event("store_failed");
+                return plain(ResponseCode::SystemMalfunction);
+            };
+            return match self.decide_and_submit(slot, request, facts, time) {
+                Decided::Unwritten(decision, seen, reloaded) => {
+                    // Nothing to write, but the decision may rest on effects not
+                    // yet durable (a duplicate's pending answer): wait for them.
+                    if self.durable(seen, reloaded).await {
+                        decision
+                    } else {
+                        plain(ResponseCode::SystemMalfunction)
+                    }
+                }
+                Decided::Submitted(decision, own) => match own.await {
+                    Ok(Commit::Durable) => decision,
+                    Ok(Commit::Fenced) => continue,
+                    _ => plain(ResponseCode::SystemMalfunction),
+                },
+                Decided::Failed => plain(ResponseCode::SystemMalfunction),
+            };
         }
+        plain(ResponseCode::SystemMalfunction)
     }
 
     /// Under the state lock: decides, submits the decision's writes into
@@ -545,12 +599,13 @@ impl Host {
         let mut decision = decide(&state, request, facts, time, self.config.program.as_ref());
         if decision.records.is_empty() {
             let seen = self.submitted.load(std::sync::atomic::Ordering::Relaxed);
-            return Decided::Unwritten(decision, seen);
+            return Decided::Unwritten(decision, seen, self.lease.reloaded_at());
         }
         if decision.answer.code == ResponseCode::Approved.as_str() {
             self.add_issuer_authentication(request, facts, &mut decision);
         }
-        let mut ops = Vec::with_capacity(2);
+        let mut ops = Vec::with_capacity(3);
+        ops.extend(self.lease.fence());
         if !decision.transfers.is_empty() {
             ops.push(WriteOp::CreateTransfers(std::mem::take(
                 &mut decision.transfers,
@@ -597,7 +652,9 @@ impl Host {
         };
         let own = {
             let mut state = self.state();
-            let (mut ops, records) = build(&state)?;
+            let (built, records) = build(&state)?;
+            let mut ops: Vec<WriteOp> = self.lease.fence().into_iter().collect();
+            ops.extend(built);
             ops.push(WriteOp::HostRows(records.iter().map(Record::row).collect()));
             let Ok(ticket) = slot.submit(ops) else {
                 return Some(false);
@@ -611,7 +668,7 @@ impl Host {
             }
             self.follow(seq, ticket)
         };
-        Some(own.await.unwrap_or(false))
+        Some(own.await == Ok(Commit::Durable))
     }
 
     /// The state, under its lock. A panic while it was held cannot leave a
@@ -650,7 +707,7 @@ impl Host {
     /// Hands commit `seq` to the follower task (called under the state
     /// lock, so the follower sees commits in sequence order); the receiver
     /// gets the commit's own outcome (`true`: durable).
-    fn follow(&self, seq: u64, ticket: store::Ticket) -> oneshot::Receiver<bool> {
+    fn follow(&self, seq: u64, ticket: store::Ticket) -> oneshot::Receiver<Commit> {
         let (own, outcome) = oneshot::channel();
         let follower = self.follower.get_or_init(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
@@ -658,12 +715,19 @@ impl Host {
                 receiver,
                 Arc::clone(&self.progress),
                 Arc::clone(&self.metrics),
+                self.lease.epoch_cell(),
             ));
             sender
         });
         // A send fails only when the follower ended, which it does only
         // when every sender is gone: the receiver then reports `false`.
-        let _ = follower.send(Submitted { seq, ticket, own });
+        let epoch = self.lease.epoch();
+        let _ = follower.send(Submitted {
+            seq,
+            ticket,
+            own,
+            epoch,
+        });
         outcome
     }
 
@@ -713,10 +777,11 @@ struct CheckedCard {
 
 /// What the locked part of a commit did.
 enum Decided {
-    /// A decision that writes nothing, and the commits submitted before it.
-    Unwritten(Decision, u64),
+    /// A decision that writes nothing, the commits submitted before it and
+    /// those submitted at the state's last reload.
+    Unwritten(Decision, u64, u64),
     /// A decision submitted; the receiver tells whether its commit is durable.
-    Submitted(Decision, oneshot::Receiver<bool>),
+    Submitted(Decision, oneshot::Receiver<Commit>),
     /// The writer refused the submission.
     Failed,
 }

@@ -18,6 +18,22 @@ pub(crate) struct Staged {
     pub api: crate::api::ApiStaged,
     pub settlement_items: Vec<crate::settlement_items::SettlementItem>,
     pub settlement_runs: Vec<crate::settlement_runs::RunWrite>,
+    /// The host lease as taken in this batch (holder, epoch), if it was.
+    pub lease: Option<(String, u64)>,
+    /// This store's token, written as the last writer's when another
+    /// process wrote the batch before ([`BatchStart::last_writer`]).
+    pub writer_token: Option<String>,
+}
+
+/// What a batch found in the shared rows when it began (engines that other
+/// processes may write concurrently: PostgreSQL).
+#[derive(Debug, Clone)]
+pub(crate) struct BatchStart {
+    /// The token of the store that committed the last batch.
+    pub last_writer: String,
+    /// The host lease (holder, epoch); it cannot change before this batch
+    /// ends (a takeover is a batch, under the same lock).
+    pub lease: (String, u64),
 }
 
 /// Makes every commit returned so far durable (after
@@ -36,6 +52,20 @@ pub(crate) trait Engine: Send + crate::api::ApiSql {
     /// Makes this connection the database's only ledger writer (the account
     /// cache is only correct then); fails when another writer holds it.
     fn lock_writer(&mut self) -> Result<()>;
+    /// Opens the batch's transaction before anything is read, where other
+    /// processes may write the same database: takes the batch lock (held
+    /// to the commit) and reads the last writer's token and the lease. `None` (the default): this process is the only writer
+    /// and the transaction is opened by [`Engine::write`].
+    fn begin_batch(&mut self) -> Result<Option<BatchStart>> {
+        Ok(None)
+    }
+    /// Rolls back a batch begun by [`Engine::begin_batch`] that will not
+    /// be written.
+    fn abort_batch(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// The host lease (holder, epoch).
+    fn lease(&mut self) -> Result<(String, u64)>;
     /// Applies migrations not yet recorded in `schema_migrations`.
     fn migrate(&mut self) -> Result<()>;
     /// Writes `staged` in one transaction and commits it durably.

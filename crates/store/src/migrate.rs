@@ -21,6 +21,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("../migrations/0006_settlement_runs.sql"),
     ),
     (
+        8,
+        "host_lease",
+        include_str!("../migrations/0008_host_lease.sql"),
+    ),
+    (
         9,
         "host_clustered",
         include_str!("../migrations/0009_host_clustered.sql"),

@@ -38,6 +38,21 @@ pub enum WriteOp {
     /// when the run's stored progress is the one expected and every
     /// transfer before it in the same request was created or existed.
     SettlementRun(Box<crate::RunWrite>),
+    /// The host lease epoch this request's decisions were made under (see
+    /// migration 8). When the lease has moved on to another epoch the
+    /// whole request is refused: none of its operations is applied, this
+    /// one's outcome is `Fence(false)` and every other's `Fenced`.
+    Fence {
+        /// The epoch the deciding host holds.
+        epoch: u64,
+    },
+    /// Takes the host lease over for `holder`: the lease's epoch + 1,
+    /// answered as [`WriteOutcome::Lease`]. Requests later in the batch
+    /// are fenced against the new epoch.
+    TakeLease {
+        /// Who takes the lease (for operators; fencing compares epochs).
+        holder: String,
+    },
 }
 
 impl WriteOp {
@@ -50,7 +65,7 @@ impl WriteOp {
             Self::HostRows(rows) => rows.len(),
             Self::SettlementItems(items) => items.len(),
             Self::SettlementRun(write) => write.settlements.len().max(1),
-            Self::Api(_) => 1,
+            Self::Api(_) | Self::Fence { .. } | Self::TakeLease { .. } => 1,
         }
     }
 }
@@ -75,4 +90,21 @@ pub enum WriteOutcome {
     /// Whether the run step was written (`false`: the run had moved on, or
     /// a transfer of the same request failed).
     SettlementRun(bool),
+    /// Whether the request's fence held (`false`: the lease has moved on;
+    /// nothing of the request was applied).
+    Fence(bool),
+    /// An operation of a request whose fence did not hold: not applied.
+    Fenced,
+    /// The lease was taken: its new epoch.
+    Lease {
+        /// The epoch now held.
+        epoch: u64,
+    },
+}
+
+impl WriteOutcome {
+    /// Whether a request's outcomes say it was refused by its fence.
+    pub fn fenced(outcomes: &[WriteOutcome]) -> bool {
+        outcomes.iter().any(|o| matches!(o, Self::Fence(false)))
+    }
 }

@@ -9,10 +9,10 @@ use std::time::Instant;
 use ledger::{Account, AccountId, BalanceSnapshot, Pending, Transfer, TransferId};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, GenericClient, NoTls, Row, SimpleQueryMessage};
 
 use crate::codec::{id_bytes, to_i64};
-use crate::engine::{DurableSync, Engine, Staged};
+use crate::engine::{BatchStart, DurableSync, Engine, Staged};
 use crate::host_rows::{HostRow, HostTable};
 use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, POSTGRES, render};
 use crate::sqlite::{
@@ -24,7 +24,7 @@ use crate::{Result, StoreError};
 /// One statement per table for the whole batch (a round trip per row made
 /// PostgreSQL the host's bottleneck); of several rows of one key, the last
 /// (one statement may not update a row twice).
-fn write_host_rows(tx: &mut postgres::Transaction<'_>, rows: &[HostRow]) -> Result<()> {
+fn write_host_rows(tx: &mut impl GenericClient, rows: &[HostRow]) -> Result<()> {
     let rows = last_per_key(rows);
     for table in HostTable::ALL {
         let (keys, bodies): (Vec<&str>, Vec<&str>) = rows
@@ -49,6 +49,8 @@ pub(crate) struct Postgres {
     client: Client,
     /// For the writer's sync connection.
     url: String,
+    /// A batch's transaction is open ([`Engine::begin_batch`]).
+    in_batch: bool,
 }
 
 /// Makes the writer's asynchronous commits durable: a transaction with an id
@@ -75,6 +77,7 @@ impl Postgres {
         Ok(Self {
             client,
             url: url.to_owned(),
+            in_batch: false,
         })
     }
 }
@@ -129,11 +132,7 @@ fn pending_from(row: &Row) -> Result<Pending> {
 }
 
 /// Binary COPY of transfer rows into `table`.
-fn copy_transfers(
-    tx: &mut postgres::Transaction<'_>,
-    table: &str,
-    transfers: &[Transfer],
-) -> Result<()> {
+fn copy_transfers(tx: &mut impl GenericClient, table: &str, transfers: &[Transfer]) -> Result<()> {
     if transfers.is_empty() {
         return Ok(());
     }
@@ -175,7 +174,7 @@ fn copy_transfers(
     Ok(())
 }
 
-fn write_accounts(tx: &mut postgres::Transaction<'_>, staged: &Staged) -> Result<()> {
+fn write_accounts(tx: &mut impl GenericClient, staged: &Staged) -> Result<()> {
     let column = |f: fn(&Account) -> u64, accounts: &[Account]| -> Vec<i64> {
         accounts.iter().map(|a| to_i64(f(a))).collect()
     };
@@ -220,7 +219,7 @@ fn write_accounts(tx: &mut postgres::Transaction<'_>, staged: &Staged) -> Result
     Ok(())
 }
 
-fn write_pendings(tx: &mut postgres::Transaction<'_>, staged: &Staged) -> Result<()> {
+fn write_pendings(tx: &mut impl GenericClient, staged: &Staged) -> Result<()> {
     let status =
         |p: &[Pending]| -> Vec<i16> { p.iter().map(|p| i16::from(p.status.code())).collect() };
     if !staged.pendings_new.is_empty() {
@@ -242,7 +241,7 @@ fn write_pendings(tx: &mut postgres::Transaction<'_>, staged: &Staged) -> Result
     Ok(())
 }
 
-fn write_history(tx: &mut postgres::Transaction<'_>, history: &[BalanceSnapshot]) -> Result<()> {
+fn write_history(tx: &mut impl GenericClient, history: &[BalanceSnapshot]) -> Result<()> {
     if history.is_empty() {
         return Ok(());
     }
@@ -266,8 +265,60 @@ fn write_history(tx: &mut postgres::Transaction<'_>, history: &[BalanceSnapshot]
     Ok(())
 }
 
-/// How long a second writer waits for the writer lock before failing.
-const WRITER_LOCK_TIMEOUT: &str = "10s";
+/// Opens a batch: the transaction, the batch lock (a transaction-level
+/// advisory lock per schema: every writer process's batches run one at a
+/// time, and a takeover, itself a batch, waits for an in-flight one), the
+/// last writer's token and the lease. One round trip, as the plain `BEGIN`
+/// it replaces, and nothing written while one writer works alone. The
+/// lease row needs no row lock (`FOR UPDATE`): only batches change it, and
+/// they hold the batch lock.
+const BEGIN_BATCH: &str = "BEGIN; \
+     SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '.posbridge.ledger_writer', 0)); \
+     SELECT w.token AS last_writer, l.holder, l.epoch FROM ledger_writer w CROSS JOIN host_lease l \
+     WHERE w.id = 1 AND l.id = 1";
+
+/// Reads [`BEGIN_BATCH`]'s answer.
+fn batch_start(messages: &[SimpleQueryMessage]) -> Result<BatchStart> {
+    for message in messages {
+        let SimpleQueryMessage::Row(row) = message else {
+            continue;
+        };
+        let named = |name: &str| row.columns().iter().position(|c| c.name() == name);
+        if let (Some(w), Some(h), Some(e)) = (named("last_writer"), named("holder"), named("epoch"))
+        {
+            let text = |i| row.get(i).unwrap_or_default().to_owned();
+            if let Some(epoch) = row.get(e).and_then(|v| v.parse::<u64>().ok()) {
+                return Ok(BatchStart {
+                    last_writer: text(w),
+                    lease: (text(h), epoch),
+                });
+            }
+        }
+    }
+    Err(StoreError::Database(
+        "the ledger_writer or host_lease row is missing".into(),
+    ))
+}
+
+/// Writes a batch's rows on the open transaction.
+fn write_staged(client: &mut impl GenericClient, staged: &Staged) -> Result<()> {
+    write_accounts(client, staged)?;
+    copy_transfers(client, "ledger_transfers", &staged.transfers)?;
+    write_pendings(client, staged)?;
+    write_history(client, &staged.history)?;
+    write_host_rows(client, &staged.host_rows)?;
+    crate::api::write_pg(client, staged)?;
+    if let Some(token) = &staged.writer_token {
+        client.execute("UPDATE ledger_writer SET token = $1 WHERE id = 1", &[token])?;
+    }
+    if let Some((holder, epoch)) = &staged.lease {
+        client.execute(
+            "UPDATE host_lease SET holder = $1, epoch = $2 WHERE id = 1",
+            &[holder, &to_i64(*epoch)],
+        )?;
+    }
+    Ok(())
+}
 
 impl Engine for Postgres {
     /// `synchronous_commit = off` for this session: a commit returns once
@@ -285,18 +336,31 @@ impl Engine for Postgres {
         Ok(())
     }
 
+    /// Several processes may write one PostgreSQL database: each batch
+    /// takes the batch lock instead ([`BEGIN_BATCH`]), and a store reloads
+    /// its cache when another process wrote since its last batch.
     fn lock_writer(&mut self) -> Result<()> {
-        // A session-level advisory lock per schema, held until the connection
-        // closes; the wait is bounded so a second writer fails clearly.
-        let mut tx = self.client.transaction()?;
-        tx.batch_execute(&format!("SET LOCAL lock_timeout = '{WRITER_LOCK_TIMEOUT}'"))?;
-        tx.execute(
-            "SELECT pg_advisory_lock(hashtextextended(current_schema() || '.posbridge.ledger_writer', 0))",
-            &[],
-        )
-        .map_err(|e| StoreError::Database(format!("another ledger writer holds this database: {e}")))?;
-        tx.commit()?;
         Ok(())
+    }
+
+    fn begin_batch(&mut self) -> Result<Option<BatchStart>> {
+        self.in_batch = true;
+        let messages = self.client.simple_query(BEGIN_BATCH)?;
+        batch_start(&messages).map(Some)
+    }
+
+    fn abort_batch(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.in_batch) {
+            self.client.batch_execute("ROLLBACK")?;
+        }
+        Ok(())
+    }
+
+    fn lease(&mut self) -> Result<(String, u64)> {
+        let row = self
+            .client
+            .query_one("SELECT holder, epoch FROM host_lease WHERE id = 1", &[])?;
+        Ok((row.try_get(0)?, crate::codec::to_u64(row.try_get(1)?)?))
     }
 
     fn migrate(&mut self) -> Result<()> {
@@ -327,14 +391,17 @@ impl Engine for Postgres {
     }
 
     fn write(&mut self, staged: &Staged) -> Result<()> {
-        let mut tx = self.client.transaction()?;
-        write_accounts(&mut tx, staged)?;
-        copy_transfers(&mut tx, "ledger_transfers", &staged.transfers)?;
-        write_pendings(&mut tx, staged)?;
-        write_history(&mut tx, &staged.history)?;
-        write_host_rows(&mut tx, &staged.host_rows)?;
-        crate::api::write_pg(&mut tx, staged)?;
-        tx.commit()?;
+        if !self.in_batch {
+            self.client.batch_execute("BEGIN")?;
+            self.in_batch = true;
+        }
+        let written = write_staged(&mut self.client, staged);
+        if written.is_err() {
+            let _ = self.abort_batch();
+            return written;
+        }
+        self.in_batch = false;
+        self.client.batch_execute("COMMIT")?;
         Ok(())
     }
 

@@ -438,6 +438,15 @@ impl Engine for Sqlite {
         Ok(())
     }
 
+    fn lease(&mut self) -> Result<(String, u64)> {
+        let (holder, epoch): (String, i64) = self.connection.query_row(
+            "SELECT holder, epoch FROM host_lease WHERE id = 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok((holder, crate::codec::to_u64(epoch)?))
+    }
+
     /// `synchronous=NORMAL`: a commit writes its WAL frames without waiting
     /// for the disk (SQLite still syncs the WAL before and the database after
     /// each checkpoint); an fdatasync of the WAL file then makes every commit
@@ -508,6 +517,12 @@ impl Engine for Sqlite {
         write_host_rows(&tx, &staged.host_rows)?;
         write_settlement_items(&tx, &staged.settlement_items)?;
         crate::api::write_sqlite(&tx, staged)?;
+        if let Some((holder, epoch)) = &staged.lease {
+            tx.execute(
+                "UPDATE host_lease SET holder = ?1, epoch = ?2 WHERE id = 1",
+                params![holder, to_i64(*epoch)],
+            )?;
+        }
         tx.commit()?;
         self.rowids.extend(inserted);
         Ok(())

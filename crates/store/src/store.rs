@@ -24,8 +24,11 @@ pub enum EngineKind {
 /// A database opened by URL, with its migrations applied.
 ///
 /// Writes go through [`Store::execute`] (or [`crate::Writer`]), which keeps
-/// account balances cached in memory after the first write: only one `Store`
-/// may write a given database at a time.
+/// account balances cached in memory after the first write. On SQLite only
+/// one `Store` may write a file. On PostgreSQL several may (several hosts,
+/// an API process, `posbridge settle`): their batches take turns under a
+/// lock, and a store that finds another process wrote since its last batch
+/// reloads its cache first (see [`Store::execute`]).
 pub struct Store {
     engine: Box<dyn Engine>,
     kind: EngineKind,
@@ -35,6 +38,10 @@ pub struct Store {
     /// lookups are needed only for ids up to it: time-ordered ids need none.
     transfer_id_max: u128,
     commits: u64,
+    /// This store's token as the last writer (`ledger_writer`, where other
+    /// processes may write too: PostgreSQL): the cache, `next_timestamp`
+    /// and `transfer_id_max` hold only while the database still names it.
+    writer_token: String,
 }
 
 impl std::fmt::Debug for Store {
@@ -76,6 +83,7 @@ impl Store {
             next_timestamp: 0,
             transfer_id_max: 0,
             commits: 0,
+            writer_token: writer_token(),
         };
         store.engine.migrate()?;
         Ok(store)
@@ -113,6 +121,31 @@ impl Store {
         requests: Vec<Vec<WriteOp>>,
         now: u64,
     ) -> Result<Vec<Vec<WriteOutcome>>> {
+        // Where other processes write too, the batch's transaction opens
+        // here, under the batch lock, so everything below reads what the
+        // last batch of any process left.
+        let shared = self.engine.begin_batch()?;
+        let mut claim = None;
+        if let Some(start) = &shared
+            && start.last_writer != self.writer_token
+        {
+            self.cache = None;
+            claim = Some(self.writer_token.clone());
+        }
+        let result = self.execute_batch(requests, now, shared.map(|start| start.lease), claim);
+        if result.is_err() {
+            let _ = self.engine.abort_batch();
+        }
+        result
+    }
+
+    fn execute_batch(
+        &mut self,
+        requests: Vec<Vec<WriteOp>>,
+        now: u64,
+        mut lease: Option<(String, u64)>,
+        writer_token: Option<String>,
+    ) -> Result<Vec<Vec<WriteOutcome>>> {
         self.load_cache()?;
         let mut now = now.max(self.next_timestamp);
         let (transfers, pendings, due) = self.prefetch(&requests, now)?;
@@ -128,7 +161,17 @@ impl Store {
         let mut history = Vec::new();
         let mut accepted = Accepted::default();
         let mut outcomes = Vec::with_capacity(requests.len());
+        let mut lease_taken = false;
         for request in requests {
+            if fence_refuses(self.engine.as_mut(), &mut lease, &request)? {
+                // Decided under a lease that has moved on: nothing applied.
+                let refused = request.iter().map(|op| match op {
+                    WriteOp::Fence { .. } => WriteOutcome::Fence(false),
+                    _ => WriteOutcome::Fenced,
+                });
+                outcomes.push(refused.collect());
+                continue;
+            }
             let mut request_outcomes = Vec::with_capacity(request.len());
             let mut request_rows = Deferred::default();
             for op in request {
@@ -148,6 +191,17 @@ impl Store {
                         WriteOp::SettlementRun(write) => {
                             WriteOutcome::SettlementRun(runs.apply(*write, &request_outcomes))
                         }
+                        WriteOp::Fence { .. } => WriteOutcome::Fence(true),
+                        WriteOp::TakeLease { holder } => {
+                            let current = match lease.take() {
+                                Some(current) => current,
+                                None => self.engine.lease()?,
+                            };
+                            let epoch = current.1.saturating_add(1);
+                            lease = Some((holder, epoch));
+                            lease_taken = true;
+                            WriteOutcome::Lease { epoch }
+                        }
                         op => apply_op(&mut working, op, now, &mut history),
                     };
                     request_outcomes.push(outcome);
@@ -162,6 +216,8 @@ impl Store {
         staged.settlement_items = accepted.items;
         staged.api = api.into_staged();
         staged.settlement_runs = runs.into_staged();
+        staged.lease = lease.filter(|_| lease_taken);
+        staged.writer_token = writer_token;
         self.engine.write(&staged)?;
         self.commits += 1;
         self.next_timestamp = now;
@@ -211,6 +267,8 @@ impl Store {
                 | WriteOp::HostRows(_)
                 | WriteOp::SettlementItems(_)
                 | WriteOp::SettlementRun(_)
+                | WriteOp::Fence { .. }
+                | WriteOp::TakeLease { .. }
                 | WriteOp::Api(_) => {}
             }
         }
@@ -338,6 +396,36 @@ impl Store {
     }
 }
 
+/// A token no other store has: the process, the time and a counter.
+fn writer_token() -> String {
+    static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let opened = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}-{opened}", std::process::id())
+}
+
+/// Whether `request` names a lease epoch that is not the lease's (read
+/// from the engine on the first fence of a batch that began without it).
+fn fence_refuses(
+    engine: &mut dyn Engine,
+    lease: &mut Option<(String, u64)>,
+    request: &[WriteOp],
+) -> Result<bool> {
+    let Some(epoch) = request.iter().find_map(|op| match op {
+        WriteOp::Fence { epoch } => Some(*epoch),
+        _ => None,
+    }) else {
+        return Ok(false);
+    };
+    let current = match lease {
+        Some(current) => current.1,
+        None => lease.insert(engine.lease()?).1,
+    };
+    Ok(epoch != current)
+}
+
 fn collect_ids(
     batch: &[NewTransfer],
     ids: &mut Vec<TransferId>,
@@ -376,6 +464,9 @@ fn apply_op(
         WriteOp::SettlementRun(_) => WriteOutcome::SettlementRun(false),
         // Applied by `crate::api::ApiWorking` in `execute`.
         WriteOp::Api(_) => WriteOutcome::Api(crate::api::ApiOutcome::Exists),
+        // Checked and applied by `execute`.
+        WriteOp::Fence { .. } => WriteOutcome::Fence(true),
+        WriteOp::TakeLease { .. } => WriteOutcome::Fenced,
     }
 }
 

@@ -117,7 +117,10 @@ impl ApiSql for crate::pg::Postgres {
 
 /// Writes the staged API rows and settlement items in a PostgreSQL
 /// transaction.
-pub(crate) fn write_pg(transaction: &mut postgres::Transaction<'_>, staged: &Staged) -> Result<()> {
+pub(crate) fn write_pg(
+    transaction: &mut impl postgres::GenericClient,
+    staged: &Staged,
+) -> Result<()> {
     let mut execute = |sql: &str, params: &[Value]| pg_query(transaction, sql, params).map(drop);
     write_staged(&staged.api, &mut execute)?;
     write_items(&staged.settlement_items, &mut execute)?;

@@ -155,7 +155,10 @@ pub fn fully_applied(outcome: &crate::WriteOutcome) -> bool {
         // write in the same request sees them as not yet written.
         WriteOutcome::HostRows(written)
         | WriteOutcome::SettlementItems(written)
-        | WriteOutcome::SettlementRun(written) => *written,
+        | WriteOutcome::SettlementRun(written)
+        | WriteOutcome::Fence(written) => *written,
+        WriteOutcome::Lease { .. } => true,
+        WriteOutcome::Fenced => false,
         WriteOutcome::Api(outcome) => matches!(outcome, ApiOutcome::Applied { .. }),
     }
 }
