@@ -39,17 +39,35 @@ impl Cycle {
     }
 }
 
+/// Minutes in a day: the cut-off of a day that closes at midnight.
+pub const MIDNIGHT_MINUTE: u16 = 24 * 60;
+
+/// The minute after local midnight of `D` at which business date `D`
+/// closes, for a merchant whose contract says `cutoff_minute`. A cut-off of
+/// 0 (`00:00`, or none in the contract) is the midnight that ENDS the day,
+/// not the one that starts it: a merchant without a cut-off has calendar
+/// days as business days.
+#[must_use]
+pub fn close_minute(cutoff_minute: u16) -> u16 {
+    if cutoff_minute == 0 || cutoff_minute > MIDNIGHT_MINUTE {
+        MIDNIGHT_MINUTE
+    } else {
+        cutoff_minute
+    }
+}
+
 /// The business date a transaction at `utc_s` (seconds since the epoch)
 /// belongs to, for a merchant whose day closes at `cutoff_minute` minutes
 /// after local midnight in a zone `offset_s` seconds east of UTC: before the
-/// cut-off it is the local date, from the cut-off on the next day.
+/// cut-off it is the local date, from the cut-off on the next day (see
+/// [`close_minute`] for a cut-off of 0).
 #[must_use]
 pub fn business_date(utc_s: i64, offset_s: i64, cutoff_minute: u16) -> Option<BusinessDate> {
     let local_s = utc_s.checked_add(offset_s)?;
     let day = local_s.div_euclid(86_400);
     let minute_of_day = local_s.rem_euclid(86_400) / 60;
     let date = BusinessDate::from_days_since_epoch(day)?;
-    if minute_of_day >= i64::from(cutoff_minute) {
+    if minute_of_day >= i64::from(close_minute(cutoff_minute)) {
         date.next_day()
     } else {
         Some(date)
@@ -428,6 +446,24 @@ mod tests {
             settlement_day(day, Cycle::T1),
             BusinessDate::parse("2026-11-25")
         );
+    }
+
+    #[test]
+    fn a_cut_off_of_midnight_ends_the_calendar_day() {
+        let shanghai = 8 * 3600;
+        let day = BusinessDate::parse("2026-11-24").unwrap();
+        let local_midnight_utc = day.days_since_epoch() * 86_400 - shanghai;
+        for cutoff in [0, MIDNIGHT_MINUTE] {
+            assert_eq!(close_minute(cutoff), MIDNIGHT_MINUTE);
+            // 00:00:00 local belongs to the day it starts, 23:59:59 too.
+            let at = |s| business_date(local_midnight_utc + s, shanghai, cutoff);
+            assert_eq!(at(0), Some(day), "cut-off {cutoff}");
+            assert_eq!(at(10 * 3600), Some(day), "cut-off {cutoff}");
+            assert_eq!(at(86_399), Some(day), "cut-off {cutoff}");
+            assert_eq!(at(86_400), day.next_day(), "cut-off {cutoff}");
+        }
+        assert_eq!(close_minute(1), 1);
+        assert_eq!(close_minute(23 * 60), 23 * 60);
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //!   plus the cut-off minute in the platform zone (`domain::sandbox::
 //!   TIME_ZONE_OFFSET_S`), which is exactly where the host's
 //!   `domain::settlement::business_date` starts dating items `D + 1`
-//!   (the cut-off is read as the host reads it, so a record's 0 means the
-//!   day closes at the start of local `D`). Without any T+1 merchant
+//!   (the cut-off is read as the host reads it,
+//!   `domain::settlement::close_minute`: a record's 0 is the midnight that
+//!   ends local `D`). Without any T+1 merchant
 //!   record the date closes at local midnight ending `D`. The run starts
 //!   [`T1_GRACE_NS`] after the close, so a capture decided just before it
 //!   has committed; one committing later still is settled by a new pass.
@@ -161,7 +162,9 @@ fn latest_t1_cutoff<I: SettleIo>(io: &mut I) -> store::Result<u16> {
         .iter()
         .filter_map(
             |(key, body)| match Record::from_row(HostTable::Merchants, key, body)? {
-                Record::Merchant(m) if m.cycle == Cycle::T1.as_str() => Some(m.cutoff_minute),
+                Record::Merchant(m) if m.cycle == Cycle::T1.as_str() => {
+                    Some(domain::settlement::close_minute(m.cutoff_minute))
+                }
                 _ => None,
             },
         )
@@ -174,8 +177,8 @@ fn latest_t1_cutoff<I: SettleIo>(io: &mut I) -> store::Result<u16> {
 /// zone.
 #[must_use]
 pub fn close_s(date: BusinessDate, cutoff_minute: u16) -> i64 {
-    date.days_since_epoch() * 86_400 + i64::from(cutoff_minute) * 60
-        - domain::sandbox::TIME_ZONE_OFFSET_S
+    let minute = domain::settlement::close_minute(cutoff_minute);
+    date.days_since_epoch() * 86_400 + i64::from(minute) * 60 - domain::sandbox::TIME_ZONE_OFFSET_S
 }
 
 /// Whether `date`'s run may start at `now_ns` (its close plus the grace).
