@@ -439,9 +439,9 @@ impl Handler {
                     Ok(None) => break,
                     Err(_) => return "frame_too_long",
                 };
-                if closes_connection(frame.body) {
+                let Ok(layout) = frame_layout(frame.body) else {
                     return "frame_unreadable";
-                }
+                };
                 let body = frame.body.to_vec();
                 let consumed = frame.consumed;
                 buffer.drain(..consumed);
@@ -452,7 +452,8 @@ impl Handler {
                 let responses = responses.clone();
                 in_flight.spawn(async move {
                     let started = Instant::now();
-                    let outcome = host.handle_frame(&body).await;
+                    let message = layout.and_then(|layout| layout.attach(&body));
+                    let outcome = host.handle_decoded(&body, message).await;
                     host.metrics().latency(started.elapsed());
                     match outcome {
                         FrameOutcome::Respond(message) => {
@@ -486,13 +487,19 @@ impl Handler {
     }
 }
 
-/// Whether a frame cannot be answered at all (its MTI, DE 11 or DE 41
-/// cannot be read): the connection is closed.
-fn closes_connection(body: &[u8]) -> bool {
-    if iso8583::Message::decode(&iso8583::ISO87, body).is_ok() {
-        return false;
+/// The frame's decoded layout (`None`: it does not decode but can be
+/// answered), or `Err` when it cannot be answered at all (its MTI, DE 11 or
+/// DE 41 cannot be read): the connection is closed. The frame is decoded
+/// here once; its handler reads the layout over its own copy of the bytes.
+fn frame_layout(body: &[u8]) -> Result<Option<iso8583::Layout>, ()> {
+    if let Ok(message) = iso8583::Message::decode(&iso8583::ISO87, body) {
+        return Ok(Some(message.layout()));
     }
     let salvaged = iso8583::salvage(&iso8583::ISO87, body);
-    salvaged.disposition() != iso8583::Disposition::FormatError
+    if salvaged.disposition() != iso8583::Disposition::FormatError
         || !salvaged.mti.is_some_and(|mti| mti.is_request())
+    {
+        return Err(());
+    }
+    Ok(None)
 }

@@ -258,9 +258,15 @@ impl Host {
 
     /// Handles one frame body.
     pub async fn handle_frame(&self, body: &[u8]) -> FrameOutcome {
-        let message = match Message::decode(&ISO87, body) {
-            Ok(message) => message,
-            Err(_) => return self.malformed(body),
+        self.handle_decoded(body, Message::decode(&ISO87, body).ok())
+            .await
+    }
+
+    /// Handles one frame body already decoded by the caller (`None`: it
+    /// does not decode), so that it is decoded once.
+    pub async fn handle_decoded(&self, body: &[u8], message: Option<Message<'_>>) -> FrameOutcome {
+        let Some(message) = message else {
+            return self.malformed(body);
         };
         let request = match Request::parse(&message) {
             Ok(Some(request)) => request,

@@ -49,5 +49,5 @@ pub use encode::{HEADER_LEN_MAX, MessageBuilder};
 pub use error::{Error, Part};
 pub use field::FieldValue;
 pub use frame::{FRAME_HEADER_LEN, Frame, decode_frame, frame_header, unframe};
-pub use message::{Disposition, MESSAGE_LEN_MAX, Message, Salvage, salvage};
+pub use message::{Disposition, Layout, MESSAGE_LEN_MAX, Message, Salvage, salvage};
 pub use mti::Mti;

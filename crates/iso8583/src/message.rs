@@ -49,6 +49,35 @@ pub struct Message<'a> {
     ends: [u16; 129],
 }
 
+/// A decoded [`Message`] without its bytes, to carry with an owned copy of
+/// them (to another task, say) and read again without a second decode
+/// ([`Layout::attach`]).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    dialect: &'static Dialect,
+    len: usize,
+    mti: Mti,
+    present: u128,
+    fields_start: u16,
+    ends: [u16; 129],
+}
+
+impl Layout {
+    /// The message over `bytes`, which must be the bytes the layout was
+    /// decoded from (`None` when their length differs).
+    #[must_use]
+    pub fn attach<'a>(&self, bytes: &'a [u8]) -> Option<Message<'a>> {
+        (bytes.len() == self.len).then_some(Message {
+            dialect: self.dialect,
+            bytes,
+            mti: self.mti,
+            present: self.present,
+            fields_start: self.fields_start,
+            ends: self.ends,
+        })
+    }
+}
+
 /// What could be read from a message, when the whole may be malformed
 /// (see [`salvage`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +160,19 @@ impl<'a> Message<'a> {
         let mut decoder = Decoder::new(dialect, bytes, Mode::Strict);
         decoder.run()?;
         Ok(decoder.message)
+    }
+
+    /// What was decoded, without the bytes (see [`Layout`]).
+    #[must_use]
+    pub fn layout(&self) -> Layout {
+        Layout {
+            dialect: self.dialect,
+            len: self.bytes.len(),
+            mti: self.mti,
+            present: self.present,
+            fields_start: self.fields_start,
+            ends: self.ends,
+        }
     }
 
     /// The dialect the message was decoded with.

@@ -84,8 +84,8 @@ pub(crate) trait Engine: Send + crate::api::ApiSql {
     fn all_pendings(&mut self) -> Result<Vec<Pending>>;
     /// Calls `visit` for every transfer.
     fn for_each_transfer(&mut self, visit: &mut dyn FnMut(Transfer)) -> Result<()>;
-    /// The largest transfer id stored, 0 when empty.
-    fn max_transfer_id(&mut self) -> Result<u128>;
+    /// The largest transfer id stored that is at most `last`, if any.
+    fn max_transfer_id_upto(&mut self, last: u128) -> Result<Option<u128>>;
     /// The largest timestamp stored, 0 when empty.
     fn max_timestamp(&mut self) -> Result<u64>;
     /// Balance history of an account, oldest first.

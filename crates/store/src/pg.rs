@@ -2,14 +2,18 @@
 //! dedicated threads or `spawn_blocking`, never from inside an async task).
 //! Transfers are written with binary COPY, balances with one
 //! `UPDATE … FROM unnest(…)`, so a batch costs a handful of round trips.
+//! Each connection prepares a statement's text once ([`Statements`]) and
+//! reuses it: a statement then costs one round trip, not two (parse, then
+//! bind and execute).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::time::Instant;
 
 use ledger::{Account, AccountId, BalanceSnapshot, Pending, Transfer, TransferId};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, NoTls, Row, SimpleQueryMessage};
+use postgres::{Client, CopyInWriter, GenericClient, NoTls, Row, SimpleQueryMessage, Statement};
 
 use crate::codec::{id_bytes, to_i64};
 use crate::engine::{BatchStart, DurableSync, Engine, Staged};
@@ -21,10 +25,53 @@ use crate::sqlite::{
 };
 use crate::{Result, StoreError};
 
+/// A connection's prepared statements by SQL text. A prepared statement
+/// lives as long as its connection (PostgreSQL re-plans it itself when a
+/// table it reads changes); the cache is emptied when arbitrary SQL runs
+/// (migrations, [`Engine::execute_sql`]), so that no statement outlives
+/// the schema it was prepared for.
+#[derive(Default)]
+struct Statements(HashMap<String, Statement>);
+
+impl Statements {
+    /// `sql` prepared on `client`'s connection, once per connection.
+    fn get(&mut self, client: &mut impl GenericClient, sql: &str) -> Result<Statement> {
+        if let Some(statement) = self.0.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare(sql)?;
+        self.0.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+/// A connection (or a transaction on it) with its prepared statements.
+struct Cached<'a, C> {
+    client: &'a mut C,
+    statements: &'a mut Statements,
+}
+
+impl<C: GenericClient> Cached<'_, C> {
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let statement = self.statements.get(self.client, sql)?;
+        Ok(self.client.execute(&statement, params)?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let statement = self.statements.get(self.client, sql)?;
+        Ok(self.client.query(&statement, params)?)
+    }
+
+    fn copy_in(&mut self, sql: &str) -> Result<CopyInWriter<'_>> {
+        let statement = self.statements.get(self.client, sql)?;
+        Ok(self.client.copy_in(&statement)?)
+    }
+}
+
 /// One statement per table for the whole batch (a round trip per row made
 /// PostgreSQL the host's bottleneck); of several rows of one key, the last
 /// (one statement may not update a row twice).
-fn write_host_rows(tx: &mut impl GenericClient, rows: &[HostRow]) -> Result<()> {
+fn write_host_rows(tx: &mut Cached<'_, impl GenericClient>, rows: &[HostRow]) -> Result<()> {
     let rows = last_per_key(rows);
     for table in HostTable::ALL {
         let (keys, bodies): (Vec<&str>, Vec<&str>) = rows
@@ -51,6 +98,7 @@ pub(crate) struct Postgres {
     url: String,
     /// A batch's transaction is open ([`Engine::begin_batch`]).
     in_batch: bool,
+    statements: Statements,
 }
 
 /// Makes the writer's asynchronous commits durable: a transaction with an id
@@ -71,6 +119,14 @@ impl Postgres {
         &mut self.client
     }
 
+    /// The connection with its prepared statements.
+    fn cached(&mut self) -> Cached<'_, Client> {
+        Cached {
+            client: &mut self.client,
+            statements: &mut self.statements,
+        }
+    }
+
     pub fn connect(url: &str) -> Result<Self> {
         let client = Client::connect(url, NoTls)
             .map_err(|e| StoreError::Database(format!("connect: {e}")))?;
@@ -78,6 +134,7 @@ impl Postgres {
             client,
             url: url.to_owned(),
             in_batch: false,
+            statements: Statements::default(),
         })
     }
 }
@@ -132,7 +189,11 @@ fn pending_from(row: &Row) -> Result<Pending> {
 }
 
 /// Binary COPY of transfer rows into `table`.
-fn copy_transfers(tx: &mut impl GenericClient, table: &str, transfers: &[Transfer]) -> Result<()> {
+fn copy_transfers(
+    tx: &mut Cached<'_, impl GenericClient>,
+    table: &str,
+    transfers: &[Transfer],
+) -> Result<()> {
     if transfers.is_empty() {
         return Ok(());
     }
@@ -174,7 +235,7 @@ fn copy_transfers(tx: &mut impl GenericClient, table: &str, transfers: &[Transfe
     Ok(())
 }
 
-fn write_accounts(tx: &mut impl GenericClient, staged: &Staged) -> Result<()> {
+fn write_accounts(tx: &mut Cached<'_, impl GenericClient>, staged: &Staged) -> Result<()> {
     let column = |f: fn(&Account) -> u64, accounts: &[Account]| -> Vec<i64> {
         accounts.iter().map(|a| to_i64(f(a))).collect()
     };
@@ -219,7 +280,7 @@ fn write_accounts(tx: &mut impl GenericClient, staged: &Staged) -> Result<()> {
     Ok(())
 }
 
-fn write_pendings(tx: &mut impl GenericClient, staged: &Staged) -> Result<()> {
+fn write_pendings(tx: &mut Cached<'_, impl GenericClient>, staged: &Staged) -> Result<()> {
     let status =
         |p: &[Pending]| -> Vec<i16> { p.iter().map(|p| i16::from(p.status.code())).collect() };
     if !staged.pendings_new.is_empty() {
@@ -241,7 +302,10 @@ fn write_pendings(tx: &mut impl GenericClient, staged: &Staged) -> Result<()> {
     Ok(())
 }
 
-fn write_history(tx: &mut impl GenericClient, history: &[BalanceSnapshot]) -> Result<()> {
+fn write_history(
+    tx: &mut Cached<'_, impl GenericClient>,
+    history: &[BalanceSnapshot],
+) -> Result<()> {
     if history.is_empty() {
         return Ok(());
     }
@@ -301,13 +365,13 @@ fn batch_start(messages: &[SimpleQueryMessage]) -> Result<BatchStart> {
 }
 
 /// Writes a batch's rows on the open transaction.
-fn write_staged(client: &mut impl GenericClient, staged: &Staged) -> Result<()> {
+fn write_staged(client: &mut Cached<'_, impl GenericClient>, staged: &Staged) -> Result<()> {
     write_accounts(client, staged)?;
     copy_transfers(client, "ledger_transfers", &staged.transfers)?;
     write_pendings(client, staged)?;
     write_history(client, &staged.history)?;
     write_host_rows(client, &staged.host_rows)?;
-    crate::api::write_pg(client, staged)?;
+    crate::api::write_pg(client.client, staged)?;
     if let Some(token) = &staged.writer_token {
         client.execute("UPDATE ledger_writer SET token = $1 WHERE id = 1", &[token])?;
     }
@@ -364,6 +428,7 @@ impl Engine for Postgres {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        self.statements = Statements::default();
         self.client.batch_execute(CREATE_SCHEMA_MIGRATIONS)?;
         for (version, name, sql) in MIGRATIONS {
             let mut tx = self.client.transaction()?;
@@ -395,7 +460,7 @@ impl Engine for Postgres {
             self.client.batch_execute("BEGIN")?;
             self.in_batch = true;
         }
-        let written = write_staged(&mut self.client, staged);
+        let written = write_staged(&mut self.cached(), staged);
         if written.is_err() {
             let _ = self.abort_batch();
             return written;
@@ -430,13 +495,13 @@ impl Engine for Postgres {
         }
         let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ANY($1)");
         let rows = self
-            .client
+            .cached()
             .query(&sql, &[&ids(wanted.iter().map(|id| id.0))])?;
         rows.iter().map(transfer_from).collect()
     }
 
     fn pendings(&mut self, wanted: &[TransferId]) -> Result<Vec<Pending>> {
-        let rows = self.client.query(
+        let rows = self.cached().query(
             "SELECT id, status, expires_at FROM ledger_pending WHERE id = ANY($1)",
             &[&ids(wanted.iter().map(|id| id.0))],
         )?;
@@ -481,14 +546,14 @@ impl Engine for Postgres {
         Ok(())
     }
 
-    fn max_transfer_id(&mut self) -> Result<u128> {
+    fn max_transfer_id_upto(&mut self, last: u128) -> Result<Option<u128>> {
         // No max(bytea) in PostgreSQL; the primary key index answers this.
         let row = self.client.query_opt(
-            "SELECT id FROM ledger_transfers ORDER BY id DESC LIMIT 1",
-            &[],
+            "SELECT id FROM ledger_transfers WHERE id <= $1 ORDER BY id DESC LIMIT 1",
+            &[&id_bytes(last).to_vec()],
         )?;
         let max: Option<Vec<u8>> = row.map(|row| row.try_get(0)).transpose()?;
-        max.map_or(Ok(0), |bytes| crate::codec::id_from(&bytes))
+        max.map(|bytes| crate::codec::id_from(&bytes)).transpose()
     }
 
     fn max_timestamp(&mut self) -> Result<u64> {
@@ -528,6 +593,7 @@ impl Engine for Postgres {
     }
 
     fn execute_sql(&mut self, sql: &str) -> Result<()> {
+        self.statements = Statements::default();
         Ok(self.client.batch_execute(sql)?)
     }
 
@@ -541,7 +607,11 @@ impl Engine for Postgres {
                 .collect();
             let started = Instant::now();
             let mut tx = self.client.transaction()?;
-            copy_transfers(&mut tx, "bench_plain_rows", &transfers)?;
+            let mut cached = Cached {
+                client: &mut tx,
+                statements: &mut self.statements,
+            };
+            copy_transfers(&mut cached, "bench_plain_rows", &transfers)?;
             tx.commit()?;
             latencies_us.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
             next += count;

@@ -628,11 +628,16 @@ impl Engine for Sqlite {
         Ok(())
     }
 
-    fn max_transfer_id(&mut self) -> Result<u128> {
-        let max: Option<Vec<u8>> =
-            self.connection
-                .query_row("SELECT MAX(id) FROM ledger_transfers", [], |row| row.get(0))?;
-        max.map_or(Ok(0), |bytes| id_from(&bytes))
+    fn max_transfer_id_upto(&mut self, last: u128) -> Result<Option<u128>> {
+        let max: Option<Vec<u8>> = self
+            .connection
+            .query_row(
+                "SELECT id FROM ledger_transfers WHERE id <= ?1 ORDER BY id DESC LIMIT 1",
+                [id_bytes(last)],
+                |row| row.get(0),
+            )
+            .optional()?;
+        max.map(|bytes| id_from(&bytes)).transpose()
     }
 
     fn max_timestamp(&mut self) -> Result<u64> {

@@ -34,9 +34,13 @@ pub struct Store {
     kind: EngineKind,
     cache: Option<IdMap<AccountId, Account>>,
     next_timestamp: u64,
-    /// No stored transfer has a larger id (single writer), so idempotency
-    /// lookups are needed only for ids up to it: time-ordered ids need none.
-    transfer_id_max: u128,
+    /// Per region of 2^64 ids (an id's upper half), the largest stored id
+    /// in it (`None`: the region is empty), read on a region's first use
+    /// and raised by every commit. No stored transfer of a region has a
+    /// larger id (single writer), so idempotency lookups are needed only
+    /// for ids up to it: ids that grow within their region (the host's
+    /// retrieval-number ids below the seed's high funding ids) need none.
+    transfer_id_max: Vec<(u64, Option<u128>)>,
     commits: u64,
     /// This store's token as the last writer (`ledger_writer`, where other
     /// processes may write too: PostgreSQL): the cache, `next_timestamp`
@@ -81,7 +85,7 @@ impl Store {
             kind,
             cache: None,
             next_timestamp: 0,
-            transfer_id_max: 0,
+            transfer_id_max: Vec::new(),
             commits: 0,
             writer_token: writer_token(),
         };
@@ -221,13 +225,17 @@ impl Store {
         self.engine.write(&staged)?;
         self.commits += 1;
         self.next_timestamp = now;
-        let newest = staged
-            .transfers
-            .iter()
-            .map(|t| t.body.id.0)
-            .max()
-            .unwrap_or(0);
-        self.transfer_id_max = self.transfer_id_max.max(newest);
+        for transfer in &staged.transfers {
+            let id = transfer.body.id.0;
+            // A region not read yet is read from the database on first use.
+            if let Some((_, max)) = self
+                .transfer_id_max
+                .iter_mut()
+                .find(|(region, _)| *region == id_region(id))
+            {
+                *max = (*max).max(Some(id));
+            }
+        }
         let cache = self.cache.get_or_insert_with(IdMap::default);
         for account in touched {
             cache.insert(account.id, account);
@@ -245,9 +253,33 @@ impl Store {
             cache.insert(account.id, account);
         }
         self.next_timestamp = self.engine.max_timestamp()?.saturating_add(1);
-        self.transfer_id_max = self.engine.max_transfer_id()?;
+        self.transfer_id_max.clear();
         self.cache = Some(cache);
         Ok(())
+    }
+
+    /// Whether a transfer `id` may be stored: not when it is larger than
+    /// every stored id of its region.
+    fn may_exist(&mut self, id: TransferId) -> Result<bool> {
+        let region = id_region(id.0);
+        let known = self
+            .transfer_id_max
+            .iter()
+            .find(|(r, _)| *r == region)
+            .map(|(_, max)| *max);
+        let max = match known {
+            Some(max) => max,
+            None => {
+                let last = (u128::from(region) << 64) | u128::from(u64::MAX);
+                let max = self
+                    .engine
+                    .max_transfer_id_upto(last)?
+                    .filter(|max| id_region(*max) == region);
+                self.transfer_id_max.push((region, max));
+                max
+            }
+        };
+        Ok(max.is_some_and(|max| id.0 <= max))
     }
 
     /// Reads the existing transfers and pending records a batch may need.
@@ -277,7 +309,13 @@ impl Store {
         } else {
             self.engine.pendings_due(now, due_limit)?
         };
-        ids.retain(|id| id.0 <= self.transfer_id_max);
+        let mut kept = Vec::with_capacity(ids.len());
+        for id in ids {
+            if self.may_exist(id)? {
+                kept.push(id);
+            }
+        }
+        let mut ids = kept;
         ids.extend(due.iter().map(|p| p.id));
         ids.sort_unstable();
         ids.dedup();
@@ -524,4 +562,9 @@ fn accept_rows(outcomes: &mut [WriteOutcome], rows: Deferred, accepted: &mut Acc
         }
         accepted.items.extend(items);
     }
+}
+
+/// The region of 2^64 transfer ids `id` falls in (its upper half).
+fn id_region(id: u128) -> u64 {
+    u64::try_from(id >> 64).unwrap_or(u64::MAX)
 }
