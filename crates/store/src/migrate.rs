@@ -20,6 +20,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "settlement_runs",
         include_str!("../migrations/0006_settlement_runs.sql"),
     ),
+    (
+        10,
+        "settlement_partials",
+        include_str!("../migrations/0010_settlement_partials.sql"),
+    ),
 ];
 
 /// The few type differences between the engines.

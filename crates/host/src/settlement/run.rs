@@ -105,7 +105,7 @@ pub fn settle<I: SettleIo>(
     if watermark > report.run.covered_seq {
         let range = (report.run.covered_seq, watermark);
         let (day, cycle_name) = (date.to_string(), cycle.as_str());
-        let any = io.read(|store| store.settlement_aggregate(&day, cycle_name, range))?;
+        let any = io.read(|store| store.settlement_aggregate_presummed(&day, cycle_name, range))?;
         if !any.is_empty() {
             let mut next = report.run.clone();
             next.status = "running".into();
@@ -224,7 +224,8 @@ impl Pass<'_> {
         let run = &report.run;
         let range = (run.covered_seq, run.pass_to_seq);
         let (day, cycle) = (run.business_date.clone(), run.cycle.clone());
-        let aggregates = io.read(|store| store.settlement_aggregate(&day, &cycle, range))?;
+        let aggregates =
+            io.read(|store| store.settlement_aggregate_presummed(&day, &cycle, range))?;
         self.run_with(io, report, aggregates)
     }
 
