@@ -11,7 +11,12 @@
 //! closed; a late item of a settled date is settled by the next pass.
 //!
 //! A pass:
-//! 1. sums the items by merchant and terminal in the engine (`GROUP BY`);
+//! 1. sums the items by merchant, terminal and kind in the engine: from the
+//!    partial sums presummed during the day ([`presum`], run by the T+0 and
+//!    T+1 jobs and `posbridge settle`; `store::Store::presum_settlement_items`)
+//!    of the seq ranges wholly inside the pass, plus the raw items of the
+//!    rest (`store::Store::settlement_aggregate_presummed`), exactly what
+//!    a scan of the items gives, without scanning the day at cut-off;
 //! 2. reads the plan ([`plan::Plan`]) once: risk holds, approved bindings
 //!    grouped by merchant, account policies, merchants' payable ledger
 //!    accounts and the clearing account of every split account;
