@@ -118,6 +118,17 @@ impl Store {
         }
     }
 
+    /// The date and cycle condition (`?1`, `?2`) of a read by seq: on
+    /// PostgreSQL written so the runs' index cannot serve it (the planner,
+    /// without fresh statistics, would scan the date's entries for a few
+    /// seqs).
+    fn date_and_cycle_by_seq(&self) -> &'static str {
+        match self.kind() {
+            EngineKind::Sqlite => "business_date = ?1 AND cycle = ?2",
+            EngineKind::Postgres => "business_date || '' = ?1 AND cycle || '' = ?2",
+        }
+    }
+
     fn begin_write(&mut self) -> Result<()> {
         let begin = match self.kind() {
             EngineKind::Sqlite => "BEGIN IMMEDIATE",
@@ -428,6 +439,7 @@ impl Store {
             "SELECT mid, tid, kind, CAST(SUM(items) AS BIGINT), {SUM_COLUMNS} FROM ({partials}"
         );
         let from_items = self.items_by_seq();
+        let date_and_cycle = self.date_and_cycle_by_seq();
         for (from, to) in gaps {
             params.push(Value::Int(from));
             params.push(Value::Int(to));
@@ -435,7 +447,7 @@ impl Store {
             sql.push_str(&format!(
                 " UNION ALL SELECT mid, tid, kind, CAST(1 AS BIGINT), amount_minor, fee_minor, \
                  discount_minor, fee_share_minor, points FROM {from_items} WHERE seq > ?{a} \
-                 AND seq <= ?{b} AND business_date = ?1 AND cycle = ?2"
+                 AND seq <= ?{b} AND {date_and_cycle}"
             ));
         }
         sql.push_str(") parts GROUP BY mid, tid, kind ORDER BY mid, tid, kind");
@@ -455,9 +467,9 @@ impl Store {
         }
         let sql = format!(
             "SELECT mid, tid, kind, COUNT(*), {SUM_COLUMNS} FROM {} WHERE seq > ?3 AND \
-             seq <= ?4 AND business_date = ?1 AND cycle = ?2 GROUP BY mid, tid, kind \
-             ORDER BY mid, tid, kind",
-            self.items_by_seq()
+             seq <= ?4 AND {} GROUP BY mid, tid, kind ORDER BY mid, tid, kind",
+            self.items_by_seq(),
+            self.date_and_cycle_by_seq()
         );
         let rows = self.engine_mut().query(
             &sql,

@@ -133,11 +133,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "aggregated {groups} merchants"
     );
     // The run's own reads, alone (not part of the timed run).
+    let watermark = store.settlement_items_watermark()?;
     phases.time("(alone) scan of the items (before presums)", || {
-        store.settlement_aggregate(DATE, "T1", (0, i64::MAX))
+        store.settlement_aggregate(DATE, "T1", (0, watermark))
     })?;
     phases.time("(alone) run's aggregation of the partials", || {
-        store.settlement_aggregate_presummed(DATE, "T1", (0, i64::MAX))
+        store.settlement_aggregate_presummed(DATE, "T1", (0, watermark))
     })?;
     phases.time("(alone) plan", || {
         host::settlement::plan::Plan::load(&mut store)
