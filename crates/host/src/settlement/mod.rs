@@ -29,7 +29,9 @@
 //!    A chunk is ONE commit: its clearing accounts, its transfers, its
 //!    settlement rows and the run's progress (the last MID done);
 //! 4. ends with one commit creating a `payout` resource per account and
-//!    kind (and an `approval` when the account's threshold is passed) and
+//!    kind (amounts summed from the legs as the chunks commit, or read from
+//!    the stored legs when the pass was resumed; the same sums either way)
+//!    (and an `approval` when the account's threshold is passed) and
 //!    marking the pass settled: the resources ride on that run step
 //!    (`store::RunWrite::resources`, many rows to a statement), so they
 //!    are created exactly when the pass is marked settled, and the pass's
