@@ -4,6 +4,7 @@
 -- terminal and kind (what a run's pass groups by) in ONE statement and
 -- records the range in `settlement_presum_ranges`, in one transaction, so a
 -- range is there whole or not at all. Ranges are contiguous from seq 0
+-- (or from the watermark at this migration, below)
 -- (`from_seq` of a range is the `to_seq` of the one before; both unique, so
 -- two steps can never write the same range). Small neighbouring ranges are
 -- merged into one (their partials summed again, the old rows deleted) in
@@ -33,3 +34,9 @@ CREATE TABLE settlement_partials (
 ) {without_rowid};
 
 CREATE INDEX settlement_partials_range ON settlement_partials (to_seq);
+
+-- A database with items already: presums start after them (an empty range
+-- at the current watermark), so the first step does not sum the history;
+-- passes read items before it as they did before presums.
+INSERT INTO settlement_presum_ranges (to_seq, from_seq, items, created_at)
+SELECT MAX(seq), MAX(seq), 0, 0 FROM settlement_items HAVING COUNT(*) > 0;

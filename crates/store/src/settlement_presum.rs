@@ -7,8 +7,10 @@
 //! date, cycle, merchant, terminal and kind (a run's `GROUP BY`) with ONE
 //! `INSERT … SELECT … GROUP BY`, and records the range, in one transaction:
 //! a range is written once, whole or not at all (a crash rolls it back and
-//! the next step writes it again). Ranges are contiguous from seq 0 and
-//! their bounds are unique, so two steps racing write each range once.
+//! the next step writes it again). Ranges are contiguous from seq 0 (from
+//! the watermark at upgrade when migration 10 found items: an empty range
+//! there, so the history is never presummed and passes read it as before)
+//! and their bounds are unique, so two steps racing write each range once.
 //!
 //! Ranges written every few seconds hold few items each, and as many
 //! partial rows as items when the merchants are many; so after a step the
@@ -444,10 +446,16 @@ impl Store {
             params.push(Value::Int(from));
             params.push(Value::Int(to));
             let (a, b) = (params.len() - 1, params.len());
+            // A long gap (items from before presums) by the runs' index.
+            let (table, condition) = if to - from <= RAW_BY_SEQ_MAX {
+                (from_items, date_and_cycle)
+            } else {
+                ("settlement_items", "business_date = ?1 AND cycle = ?2")
+            };
             sql.push_str(&format!(
                 " UNION ALL SELECT mid, tid, kind, CAST(1 AS BIGINT), amount_minor, fee_minor, \
-                 discount_minor, fee_share_minor, points FROM {from_items} WHERE seq > ?{a} \
-                 AND seq <= ?{b} AND {date_and_cycle}"
+                 discount_minor, fee_share_minor, points FROM {table} WHERE seq > ?{a} \
+                 AND seq <= ?{b} AND {condition}"
             ));
         }
         sql.push_str(") parts GROUP BY mid, tid, kind ORDER BY mid, tid, kind");

@@ -132,4 +132,29 @@ fn crash_mid_presum_leaves_nothing(url: &str) {
     assert_eq!(ranges.iter().map(|r| r.items).sum::<i64>(), 260);
 }
 
-store::on_both_engines!(presum_equals_scan, crash_mid_presum_leaves_nothing);
+/// A database upgraded with items: presums start at the watermark of the
+/// upgrade (the empty range migration 10 seeds) and passes read the items
+/// before it themselves.
+fn presums_start_after_the_history(url: &str) {
+    let mut store = Store::open(url).unwrap();
+    write(&mut store, 0..150);
+    store
+        .execute_sql(
+            "INSERT INTO settlement_presum_ranges (to_seq, from_seq, items, created_at) \
+             VALUES (150, 150, 0, 0)",
+        )
+        .unwrap();
+    write(&mut store, 150..400);
+    let report = store.presum_settlement_items(1).unwrap();
+    assert_eq!((report.items, report.presummed_to), (250, 400));
+    let ranges = store.settlement_presum_ranges().unwrap();
+    assert_eq!(ranges.first().unwrap().from_seq, 150);
+    write(&mut store, 400..420);
+    assert_equal_everywhere(&mut store, &[0, 1, 149, 150, 151, 300, 400, 410, 420]);
+}
+
+store::on_both_engines!(
+    presum_equals_scan,
+    crash_mid_presum_leaves_nothing,
+    presums_start_after_the_history
+);
