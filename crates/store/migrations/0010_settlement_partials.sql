@@ -35,8 +35,9 @@ CREATE TABLE settlement_partials (
 
 CREATE INDEX settlement_partials_range ON settlement_partials (to_seq);
 
--- A database with items already: presums start after them (an empty range
--- at the current watermark), so the first step does not sum the history;
+-- A database with items already: presums start after them (a seed range
+-- ending at the current watermark, from_seq -1, no partials, never merged),
+-- so the first step does not sum the history;
 -- passes read items before it as they did before presums.
 INSERT INTO settlement_presum_ranges (to_seq, from_seq, items, created_at)
-SELECT MAX(seq), MAX(seq), 0, 0 FROM settlement_items HAVING COUNT(*) > 0;
+SELECT MAX(seq), -1, 0, 0 FROM settlement_items HAVING COUNT(*) > 0;

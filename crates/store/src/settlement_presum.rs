@@ -8,8 +8,9 @@
 //! `INSERT … SELECT … GROUP BY`, and records the range, in one transaction:
 //! a range is written once, whole or not at all (a crash rolls it back and
 //! the next step writes it again). Ranges are contiguous from seq 0 (from
-//! the watermark at upgrade when migration 10 found items: an empty range
-//! there, so the history is never presummed and passes read it as before)
+//! the watermark at upgrade when migration 10 found items: a seed range
+//! ending there, `from_seq` -1, no partials, never merged, so the history is
+//! never presummed and passes read it as before)
 //! and their bounds are unique, so two steps racing write each range once.
 //!
 //! Ranges written every few seconds hold few items each, and as many
@@ -195,11 +196,12 @@ impl Store {
     pub fn presum_settlement_items(&mut self, now_ns: u64) -> Result<PresumReport> {
         let mut report = PresumReport::default();
         while let Some((range, written)) = self.presum_step(now_ns, Ending::Commit)? {
-            if written {
-                report.ranges += 1;
-                report.items += crate::codec::to_u64(range.items)?;
-                report.merges += self.merge_newest()?;
+            if !written {
+                break; // another step wrote it: the next call goes on
             }
+            report.ranges += 1;
+            report.items += crate::codec::to_u64(range.items)?;
+            report.merges += self.merge_newest()?;
         }
         report.presummed_to = self.settlement_presummed_to()?;
         Ok(report)
@@ -305,7 +307,12 @@ impl Store {
             let [newest, older] = ranges[..] else {
                 return Ok(merges);
             };
-            if newest.2 < older.2 || newest.2.saturating_add(older.2) > MERGE_ITEMS_MAX {
+            // The seed of an upgraded database (`from_seq` -1, no partials:
+            // the history before it) is never merged.
+            if older.0 < 0
+                || newest.2 < older.2
+                || newest.2.saturating_add(older.2) > MERGE_ITEMS_MAX
+            {
                 return Ok(merges);
             }
             if !self.merge(older, newest)? {
