@@ -1,6 +1,8 @@
 //! `posbridge settle --date D [--cycle T1] [--db URL] [--out DIR]`: runs (or
 //! finishes, or tops up) the settlement run of a business date and cycle on
 //! a database no server is writing, and writes its settlement file.
+//! It first presums the items not presummed yet, as the server does during
+//! the day, so the pass reads partial sums.
 //!
 //! A progress bar is drawn on stderr when it is a terminal. The run commits
 //! in chunks; killed in the middle, the same command finishes it. Exit 0
@@ -85,6 +87,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             draw(p);
         }
     };
+    // What the server does during the day; here it catches up first (a
+    // failure only means the pass reads more items itself).
+    host::settlement::presum(&mut store, options.now_ns);
     let report = settle(&mut store, date, cycle, &options, &mut progress)
         .with_context(|| format!("settling {date} {}", cycle.as_str()))?;
     if bar {

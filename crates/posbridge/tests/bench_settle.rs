@@ -40,12 +40,15 @@ fn check(json: &serde_json::Value, engine: &str) {
     // One payout per merchant: each has an account of its own.
     assert_eq!(json["payouts"], 120, "{json}");
     assert_eq!(json["ledger_sound"], true, "{json}");
+    // The loaded items were presummed before the run, in one range.
+    assert_eq!(json["presum_ranges"], 1, "{json}");
     for key in [
         "seconds",
         "transactions_per_second",
         "aggregation_seconds",
         "ratio_to_aggregation",
         "load_seconds",
+        "presum_seconds",
     ] {
         let value = json[key]
             .as_f64()

@@ -48,6 +48,7 @@ mod ops;
 mod pg;
 mod reports;
 mod settlement_items;
+mod settlement_presum;
 mod settlement_runs;
 mod settlement_writes;
 mod sqlite;
@@ -62,6 +63,9 @@ pub use host_rows::{HOST_BODY_LEN_MAX, HOST_KEY_LEN_MAX, HostRow, HostTable};
 pub use ops::{WriteOp, WriteOutcome};
 pub use reports::{DailyReport, REPORT_PROGRAMS_MAX, ReportLine, ReportScope};
 pub use settlement_items::{SETTLEMENT_TEXT_LEN_MAX, SettlementItem};
+pub use settlement_presum::{
+    MERGE_ITEMS_MAX, PresumRange, PresumReport, RAW_BY_SEQ_MAX, STEP_ITEMS_MAX,
+};
 pub use settlement_runs::{
     ItemSums, MerchantAggregate, PayoutTotal, RunProgress, RunWrite, Settlement, SettlementLeg,
     SettlementQuery, SettlementRun,

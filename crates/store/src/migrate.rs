@@ -30,6 +30,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "host_clustered",
         include_str!("../migrations/0009_host_clustered.sql"),
     ),
+    (
+        10,
+        "settlement_partials",
+        include_str!("../migrations/0010_settlement_partials.sql"),
+    ),
 ];
 
 /// The few type differences between the engines.

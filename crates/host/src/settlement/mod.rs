@@ -11,7 +11,12 @@
 //! closed; a late item of a settled date is settled by the next pass.
 //!
 //! A pass:
-//! 1. sums the items by merchant and terminal in the engine (`GROUP BY`);
+//! 1. sums the items by merchant, terminal and kind in the engine: from the
+//!    partial sums presummed during the day ([`presum`], run by the T+0 and
+//!    T+1 jobs and `posbridge settle`; `store::Store::presum_settlement_items`)
+//!    of the seq ranges wholly inside the pass, plus the raw items of the
+//!    rest (`store::Store::settlement_aggregate_presummed`), exactly what
+//!    a scan of the items gives, without scanning the day at cut-off;
 //! 2. reads the plan ([`plan::Plan`]) once: risk holds, approved bindings
 //!    grouped by merchant, account policies, merchants' payable ledger
 //!    accounts and the clearing account of every split account;
@@ -24,7 +29,9 @@
 //!    A chunk is ONE commit: its clearing accounts, its transfers, its
 //!    settlement rows and the run's progress (the last MID done);
 //! 4. ends with one commit creating a `payout` resource per account and
-//!    kind (and an `approval` when the account's threshold is passed) and
+//!    kind (amounts summed from the legs as the chunks commit, or read from
+//!    the stored legs when the pass was resumed; the same sums either way)
+//!    (and an `approval` when the account's threshold is passed) and
 //!    marking the pass settled: the resources ride on that run step
 //!    (`store::RunWrite::resources`, many rows to a statement), so they
 //!    are created exactly when the pass is marked settled, and the pass's
@@ -112,6 +119,20 @@ impl SettleIo for WriterIo {
 
     fn write(&mut self, ops: Vec<WriteOp>, _now_ns: u64) -> store::Result<Vec<WriteOutcome>> {
         self.writer.write(ops)
+    }
+}
+
+/// Presums the items written since the last step (see
+/// `store::Store::presum_settlement_items`), so passes read partial sums
+/// instead of the day's items. An optimization only: a failure is logged
+/// and the passes read the items not presummed themselves.
+pub fn presum<I: SettleIo>(io: &mut I, now_ns: u64) -> Option<store::PresumReport> {
+    match io.read(|store| store.presum_settlement_items(now_ns)) {
+        Ok(report) => Some(report),
+        Err(error) => {
+            tracing::warn!(%error, "presum of settlement items failed; passes read the items");
+            None
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use domain::settlement::{Cycle, MerchantTotals, SplitLine};
 use ledger::{AccountId, NewAccount, NewTransfer, TransferId};
 use store::api::{ApiChange, ApiOutcome, ApiWrite, AuditEntry, ResourceRow};
 use store::{
-    ItemSums, MerchantAggregate, RunWrite, Settlement, SettlementLeg, SettlementRun, Store,
-    WriteOp, WriteOutcome,
+    ItemSums, MerchantAggregate, PayoutTotal, RunWrite, Settlement, SettlementLeg, SettlementRun,
+    Store, WriteOp, WriteOutcome,
 };
 
 use super::documents::{payout_id, payout_puts};
@@ -105,7 +105,7 @@ pub fn settle<I: SettleIo>(
     if watermark > report.run.covered_seq {
         let range = (report.run.covered_seq, watermark);
         let (day, cycle_name) = (date.to_string(), cycle.as_str());
-        let any = io.read(|store| store.settlement_aggregate(&day, cycle_name, range))?;
+        let any = io.read(|store| store.settlement_aggregate_presummed(&day, cycle_name, range))?;
         if !any.is_empty() {
             let mut next = report.run.clone();
             next.status = "running".into();
@@ -224,7 +224,8 @@ impl Pass<'_> {
         let run = &report.run;
         let range = (run.covered_seq, run.pass_to_seq);
         let (day, cycle) = (run.business_date.clone(), run.cycle.clone());
-        let aggregates = io.read(|store| store.settlement_aggregate(&day, &cycle, range))?;
+        let aggregates =
+            io.read(|store| store.settlement_aggregate_presummed(&day, &cycle, range))?;
         self.run_with(io, report, aggregates)
     }
 
@@ -240,12 +241,22 @@ impl Pass<'_> {
             aggregates.chunk_by(|a, b| a.mid == b.mid).collect();
         let done = report.run.pass_done_mid.clone();
         let start = groups.partition_point(|g| g[0].mid.as_str() <= done.as_str());
+        // The payouts are summed as the chunks commit when this call settles
+        // the whole pass; a resumed pass reads them from the stored legs.
+        let mut payouts = done.is_empty().then(BTreeMap::new);
         let chunk_size = self.options.chunk_merchants.max(1);
         let mut chunks = 0;
         let mut ordinal = start;
         while ordinal < groups.len() {
             let end = (ordinal + chunk_size).min(groups.len());
-            self.chunk(io, report, &plan, &groups[ordinal..end], ordinal)?;
+            self.chunk(
+                io,
+                report,
+                &plan,
+                &groups[ordinal..end],
+                ordinal,
+                payouts.as_mut(),
+            )?;
             ordinal = end;
             chunks += 1;
             (self.progress)(Progress {
@@ -256,7 +267,7 @@ impl Pass<'_> {
                 return Err(SettleError::Stopped(chunks));
             }
         }
-        self.finish(io, report, &plan)
+        self.finish(io, report, &plan, payouts)
     }
 
     fn chunk<I: SettleIo>(
@@ -266,6 +277,7 @@ impl Pass<'_> {
         plan: &Plan,
         groups: &[&[MerchantAggregate]],
         first_ordinal: usize,
+        payouts: Option<&mut BTreeMap<String, PayoutTotal>>,
     ) -> Result<(), SettleError> {
         let mut settlements = Vec::with_capacity(groups.len());
         let mut transfers = Vec::new();
@@ -287,6 +299,9 @@ impl Pass<'_> {
         next.items += items;
         next.updated_at_ns = self.options.now_ns;
         report.settlements_written += settlements.len() as u64;
+        if let Some(payouts) = payouts {
+            add_payouts(payouts, &settlements)?;
+        }
         let ops = vec![
             WriteOp::CreateAccounts(accounts.into_values().collect()),
             WriteOp::CreateTransfers(transfers),
@@ -416,10 +431,14 @@ impl Pass<'_> {
         io: &mut I,
         report: &mut RunReport,
         plan: &Plan,
+        payouts: Option<BTreeMap<String, PayoutTotal>>,
     ) -> Result<(), SettleError> {
         let run = report.run.clone();
         let now_ns = self.options.now_ns;
-        let totals = io.read(|store| store.settlement_payout_totals(&run.run_id, run.passes))?;
+        let totals = match payouts {
+            Some(payouts) => payouts.into_values().collect(),
+            None => io.read(|store| store.settlement_payout_totals(&run.run_id, run.passes))?,
+        };
         let puts = payout_puts(&run, &totals, plan, now_ns);
         let details = serde_json::json!({
             "pass": run.passes, "payouts": totals.len(), "settlements": run.settlements,
@@ -465,6 +484,32 @@ impl Pass<'_> {
         report.payouts_created += totals.len() as u64;
         Ok(())
     }
+}
+
+/// Adds the legs of `settlements` to the payouts they belong to, as
+/// `store::Store::settlement_payout_totals` sums the stored legs (one leg
+/// per merchant and payout).
+fn add_payouts(
+    payouts: &mut BTreeMap<String, PayoutTotal>,
+    settlements: &[Settlement],
+) -> Result<(), SettleError> {
+    for leg in settlements.iter().flat_map(|s| &s.legs) {
+        let total = payouts
+            .entry(leg.payout_id.clone())
+            .or_insert_with(|| PayoutTotal {
+                payout_id: leg.payout_id.clone(),
+                account: leg.account.clone(),
+                kind: leg.kind.clone(),
+                amount_minor: 0,
+                merchants: 0,
+            });
+        total.amount_minor = total
+            .amount_minor
+            .checked_add(leg.amount_minor)
+            .ok_or_else(|| SettleError::Corrupt(format!("payout {}: overflow", leg.payout_id)))?;
+        total.merchants += 1;
+    }
+    Ok(())
 }
 
 /// The sums of one kind of items, by the sign convention of settlement

