@@ -45,21 +45,21 @@
 //! written, and the host takes the lease back, reloads and decides the
 //! request once more (see `lease`).
 
+mod security;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin as BoxPin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cardsec::dukpt::{KeyVariant, TransactionKeyCache, variant_key};
-use cardsec::emv::{CardData, TransactionData, authorize_cvn18};
-use cardsec::mac::{Padding, retail_mac, verify_retail_mac};
-use cardsec::{Ksn, Pan, TdesKey, luhn_valid, pinverify};
+use cardsec::dukpt::{KeyVariant, TransactionKeyCache};
+use cardsec::mac::{Padding, retail_mac};
+use cardsec::{Ksn, TdesKey, luhn_valid};
 use domain::issuing::{CryptogramCheck, PinCheck};
 use domain::network::{NetworkAnswer, simulated_answer};
 use domain::routing::{BinTable, Route};
 use domain::{AmountMinor, BusinessDate, ResponseCode, YearMonth};
-use iso8583::tlv::{Tag, TlvIter, TlvWriter};
 use iso8583::{Disposition, ISO87, Message, MessageBuilder, de, salvage};
 use store::{WriteOp, WriterHandle};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -69,8 +69,10 @@ use crate::follow::{Commit, Progress, Submitted, follow_commits};
 use crate::metrics::Metrics;
 use crate::records::{Record, TerminalRecord};
 use crate::request::Request;
-use crate::seed::{HostKeys, PVKI};
+use crate::seed::HostKeys;
 use crate::state::{HostState, answer_key};
+
+use self::security::{CheckedCard, unhex};
 use crate::wire::RequestKind;
 
 /// Default time the host waits for the card network.
@@ -354,44 +356,6 @@ impl Host {
         encode(&builder)
     }
 
-    fn working_key(
-        &self,
-        terminal: &TerminalRecord,
-        ksn: &Ksn,
-        variant: KeyVariant,
-    ) -> Option<TdesKey> {
-        let mut caches = self.key_caches.lock().ok()?;
-        // Looked up by reference first: the TID is copied only once per
-        // terminal, not on every request.
-        if !caches.contains_key(terminal.tid.as_str()) {
-            let initial = Ksn::from_hex(&terminal.initial_ksn).ok()?;
-            let cache = TransactionKeyCache::new(&self.config.keys.bdk, &initial).ok()?;
-            caches.insert(terminal.tid.clone(), cache);
-        }
-        let key = caches
-            .get_mut(terminal.tid.as_str())?
-            .transaction_key(ksn)
-            .ok()?;
-        Some(variant_key(&key, variant))
-    }
-
-    fn mac_verifies(
-        &self,
-        message: &Message<'_>,
-        terminal: &TerminalRecord,
-        ksn: Option<&Ksn>,
-    ) -> bool {
-        let (Some(ksn), Some(input), Some(mac)) =
-            (ksn, message.mac_input(), message.field(de::MAC))
-        else {
-            return false;
-        };
-        let Some(key) = self.working_key(terminal, ksn, KeyVariant::MacRequest) else {
-            return false;
-        };
-        verify_retail_mac(&key, input, Padding::Method1, mac.as_bytes()).unwrap_or(false)
-    }
-
     async fn card_facts(
         &self,
         request: &Request,
@@ -437,73 +401,6 @@ impl Host {
         };
         let _ = arpc;
         Some(facts)
-    }
-
-    fn issuer_checks(
-        &self,
-        request: &Request,
-        terminal: &TerminalRecord,
-        ksn: Option<&Ksn>,
-        pan: &Pan,
-        card: &CheckedCard,
-        facts: &mut CardFacts,
-    ) -> Option<()> {
-        if let (Some(block), Some(ksn)) = (&request.pin_block, ksn) {
-            let verified = self
-                .working_key(terminal, ksn, KeyVariant::Pin)
-                .and_then(|key| {
-                    pinverify::verify_pin_pvv_iso0(
-                        block,
-                        pan,
-                        &key,
-                        &self.config.keys.pvk,
-                        PVKI,
-                        &card.pvv,
-                    )
-                    .ok()
-                })
-                .unwrap_or(false);
-            facts.pin = if verified {
-                PinCheck::Correct
-            } else {
-                PinCheck::Incorrect
-            };
-        }
-        let chip = request.entry.is_some_and(|e| e.requires_icc());
-        if chip && card.chip {
-            facts.cryptogram = match request.icc.as_deref().and_then(|icc| self.arqc(icc, pan)) {
-                Some(true) => CryptogramCheck::Valid,
-                _ => CryptogramCheck::Invalid,
-            };
-        }
-        Some(())
-    }
-
-    /// Verifies the CVN 18 ARQC; `None` when the ICC data lacks a tag.
-    fn arqc(&self, icc: &[u8], pan: &Pan) -> Option<bool> {
-        let (data, arqc, atc) = transaction_data(icc)?;
-        let input = data
-            .cryptogram_input(cardsec::emv::CryptogramVersion::Cvn18)
-            .ok()?;
-        let card = CardData { pan, psn: 0, atc };
-        let outcome = authorize_cvn18(&self.config.keys.imk, &card, &input, &arqc, [0; 4]).ok()?;
-        Some(outcome.arqc_valid)
-    }
-
-    /// Tag 91 (ARPC ‖ CSU) for a chip response, as hex.
-    fn issuer_authentication(&self, icc: &[u8], pan: &Pan) -> Option<String> {
-        let (data, arqc, atc) = transaction_data(icc)?;
-        let input = data
-            .cryptogram_input(cardsec::emv::CryptogramVersion::Cvn18)
-            .ok()?;
-        let card = CardData { pan, psn: 0, atc };
-        let outcome = authorize_cvn18(&self.config.keys.imk, &card, &input, &arqc, [0; 4]).ok()?;
-        let mut value = outcome.arpc.to_vec();
-        value.extend_from_slice(&[0; 4]);
-        let mut buffer = [0u8; 32];
-        let mut writer = TlvWriter::new(&mut buffer);
-        writer.put(Tag::from_u32(0x91)?, &value).ok()?;
-        Some(hex(writer.as_bytes()))
     }
 
     async fn ask_network(&self, request: &Request, facts: &mut CardFacts) {
@@ -686,30 +583,6 @@ impl Host {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Tag 91 of an approved chip request whose ARQC was valid, in the
-    /// answer and in the stored answer record.
-    fn add_issuer_authentication(
-        &self,
-        request: &Request,
-        facts: Option<&CardFacts>,
-        decision: &mut Decision,
-    ) {
-        let (Some(icc), Some(pan), Some(f)) = (&request.icc, &request.pan, facts) else {
-            return;
-        };
-        if f.cryptogram != CryptogramCheck::Valid {
-            return;
-        }
-        decision.answer.icc_hex = self.issuer_authentication(icc, pan).unwrap_or_default();
-        decision
-            .records
-            .retain(|r| !matches!(r, crate::records::Record::Answer(..)));
-        let key = answer_key(&request.tid, request.stan, request.transmission);
-        decision
-            .records
-            .push(crate::records::Record::Answer(key, decision.answer.clone()));
-    }
-
     /// Hands commit `seq` to the follower task (called under the state
     /// lock, so the follower sees commits in sequence order); the receiver
     /// gets the commit's own outcome (`true`: durable).
@@ -772,15 +645,6 @@ impl Host {
     }
 }
 
-/// What the PIN and cryptogram checks read of an on-us card (copied out of
-/// the state under its lock, rather than the whole record).
-struct CheckedCard {
-    /// PIN verification value.
-    pvv: String,
-    /// Chip card of the program.
-    chip: bool,
-}
-
 /// What the locked part of a commit did.
 enum Decided {
     /// A decision that writes nothing, the commits submitted before it and
@@ -834,45 +698,4 @@ fn encode(builder: &MessageBuilder) -> FrameOutcome {
         }
         Err(_) => FrameOutcome::Close("response could not be encoded"),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// Reads the CVN 18 inputs from DE 55: the data, the ARQC (9F26), the ATC.
-fn transaction_data(icc: &[u8]) -> Option<(TransactionData, [u8; 8], [u8; 2])> {
-    let mut tags: HashMap<Vec<u8>, &[u8]> = HashMap::new();
-    for tlv in TlvIter::new(icc) {
-        let tlv = tlv.ok()?;
-        tags.insert(tlv.tag.as_bytes().to_vec(), tlv.value);
-    }
-    fn get<const N: usize>(tags: &HashMap<Vec<u8>, &[u8]>, tag: &[u8]) -> Option<[u8; N]> {
-        tags.get(tag)?.get(..N)?.try_into().ok()
-    }
-    let atc = get::<2>(&tags, &[0x9F, 0x36])?;
-    let data = TransactionData {
-        amount: get(&tags, &[0x9F, 0x02])?,
-        amount_other: get(&tags, &[0x9F, 0x03])?,
-        terminal_country: get(&tags, &[0x9F, 0x1A])?,
-        tvr: get(&tags, &[0x95])?,
-        currency: get(&tags, &[0x5F, 0x2A])?,
-        date: get(&tags, &[0x9A])?,
-        transaction_type: get::<1>(&tags, &[0x9C])?[0],
-        unpredictable_number: get(&tags, &[0x9F, 0x37])?,
-        aip: get(&tags, &[0x82])?,
-        atc,
-        iad: tags.get([0x9F, 0x10].as_slice())?.to_vec(),
-    };
-    Some((data, get(&tags, &[0x9F, 0x26])?, atc))
 }
