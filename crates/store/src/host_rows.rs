@@ -65,6 +65,42 @@ impl HostTable {
             HostTable::Settings => "host_settings",
         }
     }
+
+    /// Whether the table is an append-only log (migration 12): its rows are
+    /// kept in write order under an integer sequence, with no index on the
+    /// key, and a key's last row is its value. The answered requests and
+    /// the KSNs used, whose keys are spread over every terminal: as logs, a
+    /// commit appends their records to one page instead of one page each.
+    pub fn logged(self) -> bool {
+        matches!(self, HostTable::Duplicates | HostTable::KsnUsage)
+    }
+
+    /// What follows a row's `INSERT`: a keyed table replaces the key's row,
+    /// a log appends.
+    pub(crate) fn on_conflict(self) -> &'static str {
+        if self.logged() {
+            ""
+        } else {
+            " ON CONFLICT (key) DO UPDATE SET body = excluded.body"
+        }
+    }
+
+    /// The `SELECT` of a table's `(key, body)` rows: by key, or for a log
+    /// in write order (to be folded with [`latest_per_key`]).
+    pub(crate) fn select_sql(self) -> String {
+        let order = if self.logged() { "seq" } else { "key" };
+        format!("SELECT key, body FROM {} ORDER BY {order}", self.name())
+    }
+}
+
+/// A log's rows in write order folded to each key's last row, by key (what
+/// the keyed tables give).
+pub(crate) fn latest_per_key(rows: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut latest = std::collections::BTreeMap::new();
+    for (key, body) in rows {
+        latest.insert(key, body);
+    }
+    latest.into_iter().collect()
 }
 
 /// One record to insert or replace.

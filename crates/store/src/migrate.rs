@@ -35,6 +35,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "settlement_partials",
         include_str!("../migrations/0010_settlement_partials.sql"),
     ),
+    (
+        12,
+        "host_logged",
+        include_str!("../migrations/0012_host_logged.sql"),
+    ),
 ];
 
 /// The few type differences between the engines.

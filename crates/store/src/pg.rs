@@ -17,7 +17,7 @@ use postgres::{Client, CopyInWriter, GenericClient, NoTls, Row, SimpleQueryMessa
 
 use crate::codec::{id_bytes, to_i64};
 use crate::engine::{BatchStart, DurableSync, Engine, Staged};
-use crate::host_rows::{HostRow, HostTable};
+use crate::host_rows::{HostRow, HostTable, latest_per_key};
 use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, POSTGRES, render};
 use crate::sqlite::{
     ACCOUNT_COLUMNS, TRANSFER_COLUMNS, decode_account, decode_pending, decode_snapshot,
@@ -83,9 +83,9 @@ fn write_host_rows(tx: &mut Cached<'_, impl GenericClient>, rows: &[HostRow]) ->
             continue;
         }
         let sql = format!(
-            "INSERT INTO {} (key, body) SELECT * FROM unnest($1::text[], $2::text[]) \
-             ON CONFLICT (key) DO UPDATE SET body = excluded.body",
-            table.name()
+            "INSERT INTO {} (key, body) SELECT * FROM unnest($1::text[], $2::text[]){}",
+            table.name(),
+            table.on_conflict()
         );
         tx.execute(sql.as_str(), &[&keys, &bodies])?;
     }
@@ -587,9 +587,13 @@ impl Engine for Postgres {
     }
 
     fn host_rows(&mut self, table: HostTable) -> Result<Vec<(String, String)>> {
-        let sql = format!("SELECT key, body FROM {} ORDER BY key", table.name());
-        let rows = self.client.query(sql.as_str(), &[])?;
-        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+        let rows = self.client.query(table.select_sql().as_str(), &[])?;
+        let rows = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        Ok(if table.logged() {
+            latest_per_key(rows)
+        } else {
+            rows
+        })
     }
 
     fn execute_sql(&mut self, sql: &str) -> Result<()> {

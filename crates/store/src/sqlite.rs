@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::codec::{id_bytes, id_from, narrow, to_i64, to_u64};
 use crate::engine::{DurableSync, Engine, Staged};
 use crate::hash::IdMap;
-use crate::host_rows::{HostRow, HostTable};
+use crate::host_rows::{HostRow, HostTable, latest_per_key};
 use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, SQLITE, render};
 use crate::{Result, StoreError};
 
@@ -49,9 +49,9 @@ fn host_upsert_sql(table: HostTable) -> &'static str {
                 (
                     *table,
                     format!(
-                        "INSERT INTO {} (key, body) VALUES (?1, ?2) \
-                         ON CONFLICT (key) DO UPDATE SET body = excluded.body",
-                        table.name()
+                        "INSERT INTO {} (key, body) VALUES (?1, ?2){}",
+                        table.name(),
+                        table.on_conflict()
                     ),
                 )
             })
@@ -396,11 +396,11 @@ fn write_pendings_and_history(tx: &rusqlite::Transaction<'_>, staged: &Staged) -
 /// before copying, so the database never holds a frame the WAL may lose.
 struct WalSync {
     wal: std::fs::File,
-    checkpointer: Option<Connection>,
+    checkpoints: Option<Checkpoints>,
     last_checkpoint: Instant,
 }
 
-/// How often the sync thread checkpoints the WAL.
+/// How often the WAL is checkpointed while commits come.
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl DurableSync for WalSync {
@@ -410,26 +410,65 @@ impl DurableSync for WalSync {
             .map_err(|e| StoreError::Database(format!("sync of the write-ahead log: {e}")))
     }
 
+    /// Asks the checkpoint thread for a checkpoint, at most once per
+    /// interval; never waits for it.
     fn upkeep(&mut self) {
         if self.last_checkpoint.elapsed() < CHECKPOINT_INTERVAL {
             return;
         }
         self.last_checkpoint = Instant::now();
-        if let Some(checkpointer) = &self.checkpointer {
-            // Best effort: a busy or failed checkpoint is retried next time.
-            let _ = checkpointer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if let Some(checkpoints) = &self.checkpoints {
+            // Full: one is asked for already.
+            let _ = checkpoints.ask.try_send(());
         }
     }
 }
 
-/// The sync thread's own connection for checkpoints (`None`: the writer's
-/// automatic checkpoints do all of them).
-fn open_checkpointer(path: &str) -> Option<Connection> {
-    let connection = Connection::open(path).ok()?;
-    connection
-        .execute_batch("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;")
-        .ok()?;
-    Some(connection)
+/// A thread of its own that checkpoints the WAL when asked, through its own
+/// `synchronous=FULL` connection. A checkpoint copies pages into the database
+/// file and syncs it, which can take tens of milliseconds: on the sync thread
+/// it held back the next WAL sync, and every commit waiting for it.
+struct Checkpoints {
+    ask: std::sync::mpsc::SyncSender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpoints {
+    /// `None` when the connection or the thread cannot be had: the writer's
+    /// automatic checkpoints then do all of them.
+    fn start(path: &str) -> Option<Self> {
+        let connection = Connection::open(path).ok()?;
+        connection
+            .execute_batch("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;")
+            .ok()?;
+        let (ask, asked) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("wal-checkpoint".into())
+            .spawn(move || {
+                while asked.recv().is_ok() {
+                    // Best effort: a busy or failed checkpoint is retried
+                    // when asked next.
+                    let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok()?;
+        Some(Self {
+            ask,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpoints {
+    /// Stops the thread (after the checkpoint it may be doing) before the
+    /// store is gone.
+    fn drop(&mut self) {
+        let (closed, _) = std::sync::mpsc::sync_channel(1);
+        drop(std::mem::replace(&mut self.ask, closed));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Engine for Sqlite {
@@ -467,10 +506,9 @@ impl Engine for Sqlite {
         self.connection.execute_batch(&format!(
             "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-{WRITER_CACHE_KIB};"
         ))?;
-        let checkpointer = open_checkpointer(path);
         Ok(Some(Box::new(WalSync {
             wal,
-            checkpointer,
+            checkpoints: Checkpoints::start(path),
             last_checkpoint: Instant::now(),
         })))
     }
@@ -675,10 +713,14 @@ impl Engine for Sqlite {
     }
 
     fn host_rows(&mut self, table: HostTable) -> Result<Vec<(String, String)>> {
-        let sql = format!("SELECT key, body FROM {} ORDER BY key", table.name());
-        let mut select = self.connection.prepare(&sql)?;
+        let mut select = self.connection.prepare(&table.select_sql())?;
         let rows = select.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(if table.logged() {
+            latest_per_key(rows)
+        } else {
+            rows
+        })
     }
 
     fn execute_sql(&mut self, sql: &str) -> Result<()> {

@@ -13,6 +13,7 @@ store::on_both_engines!(
     rows_are_replaced_by_key_and_survive_reopen,
     oversized_rows_are_refused,
     rows_of_the_unclustered_layout_survive_its_migration,
+    logs_keep_each_keys_last_row,
 );
 
 fn row(table: HostTable, key: &str, body: &str) -> HostRow {
@@ -112,8 +113,9 @@ fn oversized_rows_are_refused(url: &str) {
     assert!(store.host_rows(HostTable::Cards).unwrap().is_empty());
 }
 
-/// Migration 9 rebuilds the host tables clustered on their key: rows
-/// written in the earlier layout (a rowid table and a key index) are kept.
+/// Migration 9 rebuilds the host tables clustered on their key, and
+/// migration 12 turns two of them into logs: rows written in the earliest
+/// layout (a rowid table and a key index) are kept through both.
 fn rows_of_the_unclustered_layout_survive_its_migration(url: &str) {
     let mut store = open_with_card(url);
     let mut sql = String::new();
@@ -123,7 +125,7 @@ fn rows_of_the_unclustered_layout_survive_its_migration(url: &str) {
             "DROP TABLE {name}; CREATE TABLE {name} (key TEXT PRIMARY KEY, body TEXT NOT NULL); "
         ));
     }
-    sql.push_str("DELETE FROM schema_migrations WHERE version = 9;");
+    sql.push_str("DELETE FROM schema_migrations WHERE version IN (9, 12);");
     store.execute_sql(&sql).unwrap();
     let rows: Vec<HostRow> = HostTable::ALL
         .iter()
@@ -155,4 +157,39 @@ fn rows_of_the_unclustered_layout_survive_its_migration(url: &str) {
         store.host_rows(HostTable::Cards).unwrap()[0],
         ("k1".to_owned(), "b=3".to_owned())
     );
+}
+
+/// The logs (answered requests, KSNs used) append every row; a reader gets
+/// each key's last row, by key, as from a keyed table, across batches,
+/// within one batch and after reopening.
+fn logs_keep_each_keys_last_row(url: &str) {
+    let mut store = open_with_card(url);
+    let logs: Vec<HostTable> = HostTable::ALL.into_iter().filter(|t| t.logged()).collect();
+    assert_eq!(logs, vec![HostTable::Duplicates, HostTable::KsnUsage]);
+    for table in &logs {
+        let batches = [
+            vec![row(*table, "k2", "b=1"), row(*table, "k3", "b=1")],
+            vec![row(*table, "k2", "b=2"), row(*table, "k1", "b=1")],
+            vec![row(*table, "k3", "b=2"), row(*table, "k3", "b=3")],
+        ];
+        for rows in batches {
+            assert_eq!(
+                store.write(vec![WriteOp::HostRows(rows)], NOW).unwrap(),
+                vec![WriteOutcome::HostRows(true)]
+            );
+        }
+    }
+    drop(store);
+    let mut store = Store::open(url).unwrap();
+    for table in logs {
+        assert_eq!(
+            store.host_rows(table).unwrap(),
+            vec![
+                ("k1".to_owned(), "b=1".to_owned()),
+                ("k2".to_owned(), "b=2".to_owned()),
+                ("k3".to_owned(), "b=3".to_owned()),
+            ],
+            "{table:?}"
+        );
+    }
 }
