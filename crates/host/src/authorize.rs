@@ -558,7 +558,17 @@ impl Context<'_> {
                 _ => OriginalState::Declined,
             },
             amount: AmountMinor(original.amount),
-            refunded: AmountMinor(original.refunded),
+            // Chargebacks gave money back too: none of it can be refunded
+            // or voided again (see `chargebacks`).
+            refunded: AmountMinor(
+                original.refunded.saturating_add(
+                    self.state
+                        .charged_back
+                        .get(&original.rrn)
+                        .copied()
+                        .unwrap_or(0),
+                ),
+            ),
             batch_closed: self.state.batch_closed(&original.tid, original.batch),
         }
     }
@@ -590,7 +600,10 @@ impl Context<'_> {
         decision
             .records
             .push(Record::Reversal(key, original.rrn.clone()));
-        if original.state != "approved" {
+        // Acknowledged, nothing undone: an original that is not approved,
+        // or one charged back (the chargeback gave its money back already;
+        // see `chargebacks`).
+        if original.state != "approved" || self.state.charged_back.contains_key(&original.rrn) {
             return decision;
         }
         self.undo(original, &mut decision);

@@ -28,6 +28,7 @@ pub mod admin;
 pub mod api;
 pub mod authorize;
 pub mod capture;
+pub mod chargebacks;
 pub mod expiry;
 mod follow;
 pub mod http_server;

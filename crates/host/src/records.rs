@@ -232,7 +232,7 @@ pub struct CardRecord {
 }
 
 /// One transaction (every answered financial request gets one, declines too).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TransactionRecord {
     /// RRN, 12 digits.
     pub rrn: String,

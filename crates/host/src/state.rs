@@ -54,6 +54,9 @@ pub struct HostState {
     /// Fee plans by code, from the store's fee plan documents (see
     /// `capture` for how plans created later are picked up).
     pub fee_plans: HashMap<String, domain::fees::FeePlan>,
+    /// Amounts charged back by RRN (see `chargebacks`): a follow-up counts
+    /// them as refunded.
+    pub charged_back: HashMap<String, i64>,
 }
 
 impl HostState {
@@ -74,6 +77,7 @@ impl HostState {
             }
         }
         state.fee_plans = crate::capture::load_fee_plans(store)?;
+        state.charged_back = crate::chargebacks::load(store)?;
         Ok(state)
     }
 

@@ -51,6 +51,7 @@ use super::accounts::docs;
 use super::extract::ApiPath;
 use super::wire::{Money, rfc3339, validate_text};
 use super::{Action, Answer, ApiError, ApiState, Caller, FieldError, PostRequest};
+use crate::chargebacks::Refused;
 use crate::records::{MerchantRecord, Record, TransactionRecord};
 use crate::seed::{
     ADJUSTMENTS_ACCOUNT, ISSUER_FUNDING_ACCOUNT, LEDGER_CNY, LEDGER_CODE, NETWORK_ACCOUNT,
@@ -69,6 +70,8 @@ const ADJUSTMENTS_READ_MAX: u64 = 100_000;
 const TRANSFER_TAG: u128 = 0x5D;
 /// Resource kind.
 const ADJUSTMENT: &str = "adjustment";
+/// Why a transaction cannot be charged back.
+const NOT_CAPTURED: &str = "not a captured transaction (an approved sale or completion)";
 
 /// Body of the request.
 #[derive(Debug, Deserialize)]
@@ -203,6 +206,14 @@ pub(crate) async fn create(
         )));
     }
     ensure_adjustments_account(&state).await?;
+    // Counted in the host's view before the commit, given back if it fails.
+    let reservation = match (&ask, state.host()) {
+        (Ask::Chargeback { amount, rrn }, Some(host)) => Some(
+            host.reserve_chargeback(&merchant.mid, rrn, *amount)
+                .map_err(refusal)?,
+        ),
+        _ => None,
+    };
     let now_s = i64::try_from(now / 1_000_000_000).unwrap_or(i64::MAX);
     let date = domain::settlement::business_date(
         now_s,
@@ -299,9 +310,23 @@ pub(crate) async fn create(
             )));
         }
     }
+    if let Some(reservation) = reservation {
+        reservation.keep();
+    }
     pending
         .finish(&state, outcomes.get(1), StatusCode::CREATED, text)
         .await
+}
+
+/// The host's refusal of a chargeback, as the API's own check words it.
+fn refusal(refused: Refused) -> ApiError {
+    match refused {
+        Refused::NotCaptured => ApiError::field("transaction_id", NOT_CAPTURED),
+        Refused::Exceeds(left) => ApiError::field(
+            "amount.amount_minor",
+            format!("exceeds what is left of the transaction ({left})"),
+        ),
+    }
 }
 
 /// The id of a request made with an `Idempotency-Key`: the same for a
@@ -371,10 +396,7 @@ async fn chargeable(
         && !matches!(txn.state.as_str(), "voided" | "reversed" | "declined")
         && !txn.certification;
     if !captured {
-        return Err(ApiError::field(
-            "transaction_id",
-            "not a captured transaction (an approved sale or completion)",
-        ));
+        return Err(ApiError::field("transaction_id", NOT_CAPTURED));
     }
     let charged = charged_back(state, &merchant.mid, rrn).await?;
     let left = txn.amount - txn.refunded - charged;
