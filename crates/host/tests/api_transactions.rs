@@ -16,7 +16,8 @@ use support::*;
 engines!(
     transactions_are_scoped_and_masked,
     transactions_filter_page_and_export_csv,
-    ledger_balance_and_history
+    ledger_balance_and_history,
+    the_business_date_is_the_hosts_decision_time
 );
 
 async fn setup(h: &Harness) {
@@ -238,4 +239,35 @@ async fn ledger_balance_and_history(h: Harness) {
         );
     }
     assert_problem(&h.get("/v1/ledger/accounts/2/balance", BANK).await, 403);
+}
+
+/// A record with the host's decision time is dated by it, not by DE 7 (the
+/// terminal's clock): as its settlement item was.
+async fn the_business_date_is_the_hosts_decision_time(h: Harness) {
+    let mut records = merchant_records();
+    let mut late = transaction(
+        "000000000009",
+        MID_1,
+        "T0000001",
+        "622588******0019",
+        // The terminal says 2026-01-01T00:00Z (08:00 in Shanghai).
+        "0101000000",
+        700,
+    );
+    // The host decided at 2025-12-31T10:00Z (18:00 in Shanghai).
+    late.at_s = 1_767_175_200;
+    records.push(Record::Transaction(late));
+    write_records(&h, records).await;
+    let reply = h.get("/v1/transactions/000000000009", ADMIN).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json()["business_date"], "2025-12-31");
+    assert_eq!(
+        ids(&h, "/v1/transactions?to=2025-12-31", ADMIN).await,
+        ["000000000009"]
+    );
+    assert!(
+        ids(&h, "/v1/transactions?from=2026-01-01", ADMIN)
+            .await
+            .is_empty()
+    );
 }

@@ -7,9 +7,12 @@
 //! transactions of its programs' cards (the card's BIN routes to a program
 //! whose brand partner it is). Others' transactions answer 404.
 //!
-//! Derived fields: the business date comes from the request's DE 7
-//! (transmission time, UTC, with the year closest to the API's clock) and
-//! the merchant's cut-off in the platform time zone; the channel and the
+//! Derived fields: the business date comes from the host's decision time
+//! (the record's `at`, which also dated the transaction's settlement item,
+//! so the list and the settlement runs agree on a transaction's day; for
+//! records written before `at` was kept, the request's DE 7: transmission
+//! time, UTC, with the year closest to the API's clock) and the merchant's
+//! cut-off in the platform time zone; the channel and the
 //! program from the BIN table of the masked PAN's first digits.
 //!
 //! Cost: the host's records are keyed text rows, so every request reads
@@ -168,7 +171,11 @@ fn read_all(store: &mut Store, caller: &Caller, now_s: i64) -> store::Result<Vec
             Some(0) | None => MIDNIGHT_MINUTE,
             Some(minute) => *minute,
         };
-        let business_date = transmission_utc_s(de7(&record), now_s).and_then(|utc_s| {
+        // The host's decision time, which dated the transaction's settlement
+        // item; DE 7 only for records written before it was kept.
+        let decided_s = (record.at_s > 0).then_some(record.at_s);
+        let utc_s = decided_s.or_else(|| transmission_utc_s(de7(&record), now_s));
+        let business_date = utc_s.and_then(|utc_s| {
             domain::settlement::business_date(utc_s, domain::sandbox::TIME_ZONE_OFFSET_S, cutoff)
         });
         let visible = match caller.role {
