@@ -40,6 +40,11 @@ pub(crate) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "host_logged",
         include_str!("../migrations/0012_host_logged.sql"),
     ),
+    (
+        13,
+        "settlement_items_dated",
+        include_str!("../migrations/0013_settlement_items_dated.sql"),
+    ),
 ];
 
 /// The few type differences between the engines.

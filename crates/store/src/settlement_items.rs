@@ -170,10 +170,10 @@ impl crate::Store {
     }
 }
 
-/// The runs' covering index of migration 6, rebuilt after a bulk load.
-const RUNS_INDEX_SQL: &str = "CREATE INDEX settlement_items_runs ON settlement_items \
-     (business_date, cycle, mid, tid, kind, amount_minor, fee_minor, discount_minor, \
-     fee_share_minor, points)";
+/// The items' index by date and seq (migration 13), rebuilt after a bulk
+/// load.
+const DATED_INDEX_SQL: &str =
+    "CREATE INDEX settlement_items_dated ON settlement_items (business_date, seq)";
 
 /// Items per statement of a bulk load (15 parameters a row: under
 /// SQLite's 32,766 and PostgreSQL's 65,535 bound parameters).
@@ -189,7 +189,7 @@ impl crate::Store {
     /// Loads many settlement items in ONE transaction: all of them or none
     /// (an error rolls everything back). For bulk imports (a migration from
     /// another system, a benchmark's data set) while no host writes the
-    /// database: the runs' covering index is dropped for the load and
+    /// database: the items' index by date is dropped for the load and
     /// built again, sorted, before the commit, so the load never pays a
     /// random index insert per row. Items whose `item_id` exists are
     /// skipped, as with [`crate::WriteOp::SettlementItems`]. Returns the
@@ -230,7 +230,7 @@ fn load_in_transaction(
     engine: &mut dyn crate::engine::Engine,
     items: &mut dyn Iterator<Item = SettlementItem>,
 ) -> Result<u64> {
-    engine.execute_sql("DROP INDEX settlement_items_runs")?;
+    engine.execute_sql("DROP INDEX settlement_items_dated")?;
     let mut loaded = 0u64;
     let mut chunk = Vec::with_capacity(LOAD_ITEMS_PER_STATEMENT);
     let mut full_sql = None;
@@ -255,6 +255,6 @@ fn load_in_transaction(
         engine.query(sql, &params)?;
         loaded += chunk.len() as u64;
     }
-    engine.execute_sql(RUNS_INDEX_SQL)?;
+    engine.execute_sql(DATED_INDEX_SQL)?;
     Ok(loaded)
 }

@@ -42,7 +42,7 @@ use crate::{EngineKind, Result, Store, StoreError};
 /// Largest seq span of one presum range: bounds a step's transaction.
 pub const STEP_ITEMS_MAX: i64 = 500_000;
 /// Longest seq range a pass with no presummed range inside reads by seq
-/// (a longer one reads the date's items by the runs' index).
+/// (a longer one reads the date's range of items by the date index).
 pub const RAW_BY_SEQ_MAX: i64 = 2_000_000;
 /// Largest range (in items) a merge makes.
 pub const MERGE_ITEMS_MAX: i64 = 16_000_000;
@@ -112,7 +112,7 @@ enum Ending {
 
 impl Store {
     /// `FROM settlement_items` read by seq: on SQLite the indexes are
-    /// excluded so the rowid range is used (the runs' index would be
+    /// excluded so the rowid range is used (the date index would be
     /// scanned whole for its order).
     fn items_by_seq(&self) -> &'static str {
         match self.kind() {
@@ -122,7 +122,7 @@ impl Store {
     }
 
     /// The date and cycle condition (`?1`, `?2`) of a read by seq: on
-    /// PostgreSQL written so the runs' index cannot serve it (the planner,
+    /// PostgreSQL written so the date index cannot serve it (the planner,
     /// without fresh statistics, would scan the date's entries for a few
     /// seqs).
     fn date_and_cycle_by_seq(&self) -> &'static str {
@@ -414,7 +414,7 @@ impl Store {
         }
         let (Some(first), Some(last)) = (inside.first(), inside.last()) else {
             // Nothing presummed inside: a short range by seq, a long one
-            // (no presum ran) by the runs' index, as before presums.
+            // (no presum ran) by the date index, as before presums.
             if watermark.saturating_sub(covered) <= RAW_BY_SEQ_MAX {
                 return self.aggregate_items_by_seq(business_date, cycle, (covered, watermark));
             }
@@ -453,7 +453,7 @@ impl Store {
             params.push(Value::Int(from));
             params.push(Value::Int(to));
             let (a, b) = (params.len() - 1, params.len());
-            // A long gap (items from before presums) by the runs' index.
+            // A long gap (items from before presums) by the date index.
             let (table, condition) = if to - from <= RAW_BY_SEQ_MAX {
                 (from_items, date_and_cycle)
             } else {

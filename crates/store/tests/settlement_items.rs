@@ -88,7 +88,7 @@ fn items_follow_their_transfers(url: &str) {
 
 /// A bulk load writes every item once (an existing id is kept), in one
 /// transaction: a bad item anywhere leaves nothing of the load, and the
-/// runs' index is there again either way.
+/// date index is there again either way.
 fn bulk_load_is_all_or_nothing(url: &str) {
     let mut store = Store::open(url).unwrap();
     store
