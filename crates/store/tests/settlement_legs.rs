@@ -1,6 +1,7 @@
 //! Settlements and their legs on both engines: the legs ride in their
 //! settlement's row (migration 11), round-trip through writes and lists,
-//! and the legs of the earlier layout survive the migration.
+//! and the legs of the earlier layout survive the migration; a pass's plan
+//! reads only the documents that may hold what it looks for.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use store::api::{ApiChange, ApiWrite, ResourcePut, ResourceRow};
@@ -15,6 +16,7 @@ const RUN: &str = "SR-20261124-T1";
 store::on_both_engines!(
     legs_are_written_and_listed_with_their_settlement,
     legs_of_the_separate_table_survive_its_migration,
+    plan_documents_are_narrowed_by_their_hint,
 );
 
 fn leg(account: &str, kind: &str, amount_minor: i64, transfer_id: u128) -> SettlementLeg {
@@ -206,4 +208,67 @@ fn legs_of_the_separate_table_survive_its_migration(url: &str) {
     put_payouts(&mut store);
     drop(store);
     check_lists(&mut Store::open(url).unwrap());
+}
+
+/// The engine's text filter only narrows: every document that could hold
+/// the key (spelled plainly or with a `\u` escape) is returned.
+fn plan_documents_are_narrowed_by_their_hint(url: &str) {
+    let mut store = Store::open(url).unwrap();
+    let merchant = |id: &str, status: &str, document: &str| {
+        ResourcePut::create(ResourceRow {
+            kind: "merchant".into(),
+            id: id.into(),
+            scope: id.into(),
+            status: status.into(),
+            version: 1,
+            document: document.into(),
+            created_at_ns: NOW,
+            updated_at_ns: NOW,
+        })
+    };
+    let api = ApiWrite {
+        change: ApiChange::PutResources(vec![
+            merchant("M1", "live", r#"{"risk_hold":true}"#),
+            merchant("M2", "live", r#"{"name":"plain"}"#),
+            merchant("M3", "live", r#"{"risk\u005fhold":true}"#),
+            merchant("M4", "closed", r#"{"RISK_HOLD":false,"name":"100%_!"}"#),
+            merchant("M5", "live", r#"{"name":"risk"}"#),
+        ]),
+        audit: None,
+        idempotency: None,
+        only_after_success: false,
+    };
+    store.write(vec![WriteOp::Api(Box::new(api))], NOW).unwrap();
+    let ids = |store: &mut Store, status: Option<&str>, hint: Option<&str>| -> Vec<String> {
+        store
+            .settlement_plan_documents("merchant", status, hint)
+            .unwrap()
+            .into_iter()
+            .map(|(id, scope, _)| {
+                assert_eq!(id, scope);
+                id
+            })
+            .collect()
+    };
+    assert_eq!(ids(&mut store, None, None), ["M1", "M2", "M3", "M4", "M5"]);
+    assert_eq!(
+        ids(&mut store, Some("live"), None),
+        ["M1", "M2", "M3", "M5"]
+    );
+    let hinted = ids(&mut store, None, Some("risk_hold"));
+    // M4 only on an engine whose LIKE ignores case (SQLite): a wider
+    // match, never a narrower one.
+    assert!(
+        hinted == ["M1", "M3"] || hinted == ["M1", "M3", "M4"],
+        "{hinted:?}"
+    );
+    assert_eq!(
+        ids(&mut store, Some("live"), Some("risk_hold")),
+        ["M1", "M3"]
+    );
+    let (_, _, document) = store
+        .settlement_plan_documents("merchant", None, Some("risk_hold"))
+        .unwrap()
+        .remove(1);
+    assert_eq!(document, r#"{"risk\u005fhold":true}"#);
 }

@@ -113,7 +113,11 @@ impl Plan {
                 plan.held.insert(row.id);
             }
         }
-        for row in documents(io, "binding", Some("approved"), None)? {
+        let bindings = documents(io, "binding", Some("approved"), None)?;
+        // Sized once: growing maps of 100 000 merchants rehashes them often.
+        plan.bindings.reserve(bindings.len());
+        plan.clearing.reserve(bindings.len());
+        for row in bindings {
             match parse_binding(&row) {
                 Some((mid, binding)) => {
                     for split in &binding.splits {
@@ -133,7 +137,9 @@ impl Plan {
             let view = serde_json::from_str::<AccountView>(&row.document).unwrap_or_default();
             plan.accounts.insert(row.id, parse_policy(&view.policy));
         }
-        for (mid, body) in io.read(|store| store.host_rows(HostTable::Merchants))? {
+        let merchants = io.read(|store| store.host_rows(HostTable::Merchants))?;
+        plan.payables.reserve(merchants.len());
+        for (mid, body) in merchants {
             if let Some(account) = payable_account(&body) {
                 plan.payables.insert(mid, account);
             }
