@@ -70,6 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let mut store = crate::ledger_cmd::open_existing(&args.db)?;
+    host::settlement::prepare_store(&mut store).context("preparing the database")?;
     let options = RunOptions {
         chunk_merchants: args.chunk_merchants,
         stop_after_chunks: None,

@@ -4,13 +4,14 @@
 //! A run is written with [`crate::WriteOp::SettlementRun`]: the new state of
 //! the run, the progress it expects to find (so a chunk applies once even
 //! if sent twice, and two runners can never both advance a run) and the
-//! settlements of a chunk of merchants. Like settlement items, the rows are
+//! settlements of a chunk of merchants (each one row carrying its legs,
+//! migration 11; see `settlement_writes`). Like settlement items, the rows are
 //! written only when every ledger transfer of the same request was created
 //! (or existed: transfer ids derive from run, pass, merchant and account).
 //! The aggregation (`GROUP BY mid, tid`) runs in the engine.
 
 use crate::api::Value;
-use crate::codec::{id_from, to_i64};
+use crate::codec::to_i64;
 use crate::engine::Engine;
 use crate::{Result, Store, StoreError};
 
@@ -138,6 +139,9 @@ impl Settlement {
         settlement_key(&self.run_id, self.pass, &self.mid)
     }
 }
+
+/// Payout ids looked up per query by the settlement lists.
+const STATUS_IDS_PER_QUERY: usize = 500;
 
 pub(crate) fn settlement_key(run_id: &str, pass: u64, mid: &str) -> String {
     format!("{run_id}/{pass:06}/{mid}")
@@ -316,15 +320,14 @@ fn sums_from(row: &mut impl Iterator<Item = Value>) -> Result<ItemSums> {
     })
 }
 
-/// The engine's sums of items (in the order of the runs' index, so the
-/// engine reads the index only).
+/// The engine's sums of items: count and the money and points columns.
 const SUMS_SQL: &str = "COUNT(*), CAST(SUM(amount_minor) AS BIGINT), CAST(SUM(fee_minor) AS BIGINT), \
      CAST(SUM(discount_minor) AS BIGINT), CAST(SUM(fee_share_minor) AS BIGINT), \
      CAST(SUM(points) AS BIGINT)";
 
 const SETTLEMENT_COLUMNS: &str = "s.run_id, s.pass, s.mid, s.business_date, s.cycle, s.items, \
      s.captures_minor, s.refunds_minor, s.fees_minor, s.chargebacks_minor, s.adjustments_minor, \
-     s.discounts_minor, s.fee_share_minor, s.points, s.net_minor, s.outcome";
+     s.discounts_minor, s.fee_share_minor, s.points, s.net_minor, s.outcome, s.legs";
 
 fn settlement_from(row: &mut impl Iterator<Item = Value>) -> Result<Settlement> {
     Ok(Settlement {
@@ -337,26 +340,7 @@ fn settlement_from(row: &mut impl Iterator<Item = Value>) -> Result<Settlement> 
         sums: sums_from(row)?,
         net_minor: take(row)?.int()?,
         outcome: take(row)?.text()?,
-        legs: Vec::new(),
-    })
-}
-
-fn leg_from(row: &mut impl Iterator<Item = Value>) -> Result<SettlementLeg> {
-    let account = take(row)?.text()?;
-    let kind = take(row)?.text()?;
-    let amount_minor = take(row)?.int()?;
-    let payout_id = take(row)?.text()?;
-    let Value::Bytes(transfer) = take(row)? else {
-        return Err(StoreError::Corrupt("transfer id".into()));
-    };
-    let payout_status = take(row)?.text()?;
-    Ok(SettlementLeg {
-        account,
-        kind,
-        amount_minor,
-        payout_id,
-        transfer_id: id_from(&transfer)?,
-        payout_status,
+        legs: crate::settlement_writes::decode_legs(&take(row)?.text()?)?,
     })
 }
 
@@ -475,7 +459,52 @@ impl Store {
         Ok((rows.len() as u64, items))
     }
 
-    /// The payouts of a pass: its legs summed by payout.
+    /// The resources of `kind` (only those in `status` when given) a
+    /// settlement pass's plan reads, by id: `(id, scope, document)`. With a `hint`, only documents
+    /// that may hold that key: those containing it, or any `\u` escape
+    /// (which could spell it); the engine filters them, so the documents
+    /// that cannot matter are never decoded.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub fn settlement_plan_documents(
+        &mut self,
+        kind: &str,
+        status: Option<&str>,
+        hint: Option<&str>,
+    ) -> Result<Vec<(String, String, String)>> {
+        let mut sql = "SELECT id, scope, document FROM api_resources WHERE kind = ?1".to_owned();
+        let mut params = vec![Value::Text(kind.to_owned())];
+        if let Some(status) = status {
+            params.push(Value::Text(status.to_owned()));
+            sql.push_str(&format!(" AND status = ?{}", params.len()));
+        }
+        if let Some(hint) = hint {
+            // `!` escapes nothing in these patterns: it only makes `\` plain
+            // on both engines. `%` and `_` in a hint only widen the match.
+            params.push(Value::Text(format!("%{hint}%")));
+            params.push(Value::Text("%\\u%".to_owned()));
+            sql.push_str(&format!(
+                " AND (document LIKE ?{} ESCAPE '!' OR document LIKE ?{} ESCAPE '!')",
+                params.len() - 1,
+                params.len()
+            ));
+        }
+        sql.push_str(" ORDER BY id");
+        let rows = self.engine_mut().query(&sql, &params)?;
+        rows.into_iter()
+            .map(|row| {
+                let mut row = row.into_iter();
+                Ok((
+                    take(&mut row)?.text()?,
+                    take(&mut row)?.text()?,
+                    take(&mut row)?.text()?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The payouts of a pass: its legs summed by payout, by payout id.
     ///
     /// # Errors
     /// Database errors.
@@ -487,23 +516,30 @@ impl Store {
         let prefix = format!("{run_id}/{pass:06}/");
         let end = format!("{run_id}/{pass:06}0");
         let rows = self.engine_mut().query(
-            "SELECT payout_id, account, kind, CAST(SUM(amount_minor) AS BIGINT), COUNT(*) \
-             FROM settlement_legs WHERE key > ?1 AND key < ?2 \
-             GROUP BY payout_id, account, kind ORDER BY payout_id",
+            "SELECT legs FROM settlements WHERE key > ?1 AND key < ?2",
             &[Value::Text(prefix), Value::Text(end)],
         )?;
-        rows.into_iter()
-            .map(|row| {
-                let mut row = row.into_iter();
-                Ok(PayoutTotal {
-                    payout_id: take(&mut row)?.text()?,
-                    account: take(&mut row)?.text()?,
-                    kind: take(&mut row)?.text()?,
-                    amount_minor: take(&mut row)?.int()?,
-                    merchants: take(&mut row)?.unsigned()?,
-                })
-            })
-            .collect()
+        let mut totals = std::collections::BTreeMap::<String, PayoutTotal>::new();
+        for row in rows {
+            for leg in crate::settlement_writes::decode_legs(&take(&mut row.into_iter())?.text()?)?
+            {
+                let total = totals
+                    .entry(leg.payout_id.clone())
+                    .or_insert_with(|| PayoutTotal {
+                        payout_id: leg.payout_id,
+                        account: leg.account,
+                        kind: leg.kind,
+                        amount_minor: 0,
+                        merchants: 0,
+                    });
+                total.amount_minor = total
+                    .amount_minor
+                    .checked_add(leg.amount_minor)
+                    .ok_or_else(|| StoreError::Corrupt("payout total overflow".into()))?;
+                total.merchants += 1;
+            }
+        }
+        Ok(totals.into_values().collect())
     }
 
     /// Settlements matching `query`, by key, with their legs and the status
@@ -536,40 +572,39 @@ impl Store {
             .into_iter()
             .map(|row| settlement_from(&mut row.into_iter()))
             .collect::<Result<Vec<_>>>()?;
-        let (Some(first), Some(last)) = (out.first(), out.last()) else {
-            return Ok(out);
-        };
-        let ranges = if query.mid.is_some() {
-            out.iter().map(|s| (s.key(), s.key())).collect()
-        } else {
-            vec![(first.key(), last.key())]
-        };
-        let mut legs = std::collections::HashMap::<String, Vec<SettlementLeg>>::new();
-        for (from, to) in ranges {
-            for (key, leg) in self.legs_between(&from, &to)? {
-                legs.entry(key).or_default().push(leg);
-            }
-        }
-        for settlement in &mut out {
-            settlement.legs = legs.remove(&settlement.key()).unwrap_or_default();
-        }
+        self.fill_payout_statuses(&mut out)?;
         Ok(out)
     }
 
-    fn legs_between(&mut self, from: &str, to: &str) -> Result<Vec<(String, SettlementLeg)>> {
-        let rows = self.engine_mut().query(
-            "SELECT l.key, l.account, l.kind, l.amount_minor, l.payout_id, l.transfer_id, \
-             COALESCE(r.status, '') FROM settlement_legs l LEFT JOIN api_resources r \
-             ON r.kind = 'payout' AND r.id = l.payout_id WHERE l.key >= ?1 AND l.key <= ?2 \
-             ORDER BY l.key, l.account, l.kind",
-            &[Value::Text(from.to_owned()), Value::Text(to.to_owned())],
-        )?;
-        rows.into_iter()
-            .map(|row| {
+    /// Fills each leg's `payout_status` with its payout's status (empty
+    /// when the payout does not exist).
+    fn fill_payout_statuses(&mut self, settlements: &mut [Settlement]) -> Result<()> {
+        let mut ids: Vec<String> = settlements
+            .iter()
+            .flat_map(|s| s.legs.iter().map(|leg| leg.payout_id.clone()))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut statuses = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(STATUS_IDS_PER_QUERY) {
+            let marks: Vec<String> = (2..chunk.len() + 2).map(|n| format!("?{n}")).collect();
+            let sql = format!(
+                "SELECT id, status FROM api_resources WHERE kind = ?1 AND id IN ({})",
+                marks.join(", ")
+            );
+            let mut params = vec![Value::Text("payout".into())];
+            params.extend(chunk.iter().cloned().map(Value::Text));
+            for row in self.engine_mut().query(&sql, &params)? {
                 let mut row = row.into_iter();
-                let key = take(&mut row)?.text()?;
-                Ok((key, leg_from(&mut row)?))
-            })
-            .collect()
+                let id = take(&mut row)?.text()?;
+                statuses.insert(id, take(&mut row)?.text()?);
+            }
+        }
+        for leg in settlements.iter_mut().flat_map(|s| s.legs.iter_mut()) {
+            if let Some(status) = statuses.get(&leg.payout_id) {
+                leg.payout_status.clone_from(status);
+            }
+        }
+        Ok(())
     }
 }

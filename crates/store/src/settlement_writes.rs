@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::Result;
 use crate::api::{ResourceRow, Value};
-use crate::codec::{id_bytes, to_i64};
+use crate::codec::to_i64;
 use crate::settlement_runs::{
     ItemSums, RUN_COLUMNS, RunWrite, Settlement, SettlementLeg, SettlementRun,
 };
+use crate::{Result, StoreError};
 
 fn run_values(run: &SettlementRun) -> Vec<Value> {
     vec![
@@ -70,8 +70,12 @@ fn write_resources(
     execute: &mut dyn FnMut(&str, &[Value]) -> Result<()>,
 ) -> Result<()> {
     const COLUMNS: &str = "kind, id, scope, status, version, document, created_at, updated_at";
+    // One buffer for every statement: a fresh one per statement is a large
+    // allocation each time, and glibc then consolidates its small free
+    // chunks again and again.
+    let mut values = Vec::with_capacity(resources.len().min(ROWS_PER_INSERT) * 8);
     for chunk in resources.chunks(ROWS_PER_INSERT) {
-        let mut values = Vec::with_capacity(chunk.len() * 8);
+        values.clear();
         for row in chunk {
             values.extend([
                 Value::Text(row.kind.clone()),
@@ -150,9 +154,11 @@ fn write_settlements(
 ) -> Result<()> {
     const COLUMNS: &str = "key, run_id, pass, mid, business_date, cycle, items, captures_minor, \
          refunds_minor, fees_minor, chargebacks_minor, adjustments_minor, discounts_minor, \
-         fee_share_minor, points, net_minor, outcome";
+         fee_share_minor, points, net_minor, outcome, legs";
+    // One buffer for every statement (see `write_resources`).
+    let mut values = Vec::with_capacity(settlements.len().min(ROWS_PER_INSERT) * 18);
     for chunk in settlements.chunks(ROWS_PER_INSERT) {
-        let mut values = Vec::with_capacity(chunk.len() * 17);
+        values.clear();
         for s in chunk {
             values.extend([
                 Value::Text(s.key()),
@@ -166,39 +172,146 @@ fn write_settlements(
             values.extend(sums_values(&s.sums));
             values.push(Value::Int(s.net_minor));
             values.push(Value::Text(s.outcome.clone()));
+            values.push(Value::Text(encode_legs(&s.legs)));
         }
         execute(
-            &insert_statement("settlements", COLUMNS, 17, chunk.len(), Some("key")),
-            &values,
-        )?;
-    }
-    let legs: Vec<(String, &SettlementLeg)> = settlements
-        .iter()
-        .flat_map(|s| s.legs.iter().map(move |leg| (s.key(), leg)))
-        .collect();
-    for chunk in legs.chunks(ROWS_PER_INSERT) {
-        let mut values = Vec::with_capacity(chunk.len() * 6);
-        for (key, leg) in chunk {
-            values.extend([
-                Value::Text(key.clone()),
-                Value::Text(leg.account.clone()),
-                Value::Text(leg.kind.clone()),
-                Value::Int(leg.amount_minor),
-                Value::Text(leg.payout_id.clone()),
-                Value::Bytes(id_bytes(leg.transfer_id).to_vec()),
-            ]);
-        }
-        let columns = "key, account, kind, amount_minor, payout_id, transfer_id";
-        execute(
-            &insert_statement(
-                "settlement_legs",
-                columns,
-                6,
-                chunk.len(),
-                Some("key, account, kind"),
-            ),
+            &insert_statement("settlements", COLUMNS, 18, chunk.len(), Some("key")),
             &values,
         )?;
     }
     Ok(())
+}
+
+/// A settlement's legs as the `legs` column holds them (migration 11):
+/// legs separated by `;`, fields by `,` (account, kind, amount, payout id,
+/// transfer id in 32 hex digits), texts escaped by [`escape`].
+pub(crate) fn encode_legs(legs: &[SettlementLeg]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(legs.len() * 96);
+    for (index, leg) in legs.iter().enumerate() {
+        if index > 0 {
+            out.push(';');
+        }
+        escape(&leg.account, &mut out);
+        out.push(',');
+        escape(&leg.kind, &mut out);
+        let _ = write!(out, ",{},", leg.amount_minor);
+        escape(&leg.payout_id, &mut out);
+        let _ = write!(out, ",{:032x}", leg.transfer_id);
+    }
+    out
+}
+
+/// The inverse of [`encode_legs`], legs ordered by account and kind, their
+/// payout status empty.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] for a text [`encode_legs`] does not write.
+pub(crate) fn decode_legs(text: &str) -> Result<Vec<SettlementLeg>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let corrupt = || StoreError::Corrupt("settlement legs".into());
+    let mut legs = Vec::new();
+    for leg in text.split(';') {
+        let mut fields = leg.split(',');
+        let mut next = || fields.next().ok_or_else(corrupt);
+        let account = unescape(next()?)?;
+        let kind = unescape(next()?)?;
+        let amount_minor = next()?.parse().map_err(|_| corrupt())?;
+        let payout_id = unescape(next()?)?;
+        let transfer = next()?;
+        let hex = transfer.len() == 32 && transfer.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex || fields.next().is_some() {
+            return Err(corrupt());
+        }
+        legs.push(SettlementLeg {
+            account,
+            kind,
+            amount_minor,
+            payout_id,
+            transfer_id: u128::from_str_radix(transfer, 16).map_err(|_| corrupt())?,
+            payout_status: String::new(),
+        });
+    }
+    legs.sort_by(|a, b| (&a.account, &a.kind).cmp(&(&b.account, &b.kind)));
+    Ok(legs)
+}
+
+/// `%`, `,` and `;` as `%25`, `%2C` and `%3B`.
+fn escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            ',' => out.push_str("%2C"),
+            ';' => out.push_str("%3B"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn unescape(text: &str) -> Result<String> {
+    if !text.contains('%') {
+        return Ok(text.to_owned());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let code = rest.get(at + 1..at + 3);
+        out.push(match code {
+            Some("25") => '%',
+            Some("2C") => ',',
+            Some("3B") => ';',
+            _ => return Err(StoreError::Corrupt("settlement legs: escape".into())),
+        });
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leg(account: &str, kind: &str, amount_minor: i64, transfer_id: u128) -> SettlementLeg {
+        SettlementLeg {
+            account: account.into(),
+            kind: kind.into(),
+            amount_minor,
+            payout_id: format!("PO-20261124-T1-1-{account}"),
+            transfer_id,
+            payout_status: String::new(),
+        }
+    }
+
+    #[test]
+    fn legs_round_trip_through_their_column() {
+        let legs = vec![
+            leg("ACC-A", "credit", 1_234, 0x5E << 120 | 7),
+            leg("ACC,%;B", "debit", -5, u128::MAX),
+            leg("", "held", i64::MIN, 0),
+            leg("ACC-Z", "credit", i64::MAX, 1),
+        ];
+        let text = encode_legs(&legs);
+        assert_eq!(text.matches(';').count(), 3, "{text}");
+        let mut sorted = legs.clone();
+        sorted.sort_by(|a, b| (&a.account, &a.kind).cmp(&(&b.account, &b.kind)));
+        assert_eq!(decode_legs(&text).unwrap(), sorted);
+        assert_eq!(decode_legs("").unwrap(), Vec::new());
+        assert_eq!(encode_legs(&[]), "");
+        for bad in [
+            "A,credit,1,PO",
+            "A,credit,x,PO,00000000000000000000000000000001",
+            "A,credit,1,PO,0000000000000000000000000000001",
+            "A,credit,1,PO,00000000000000000000000000000001,extra",
+            "A%2,credit,1,PO,00000000000000000000000000000001",
+            "A%ZZ,credit,1,PO,00000000000000000000000000000001",
+            "A,credit,1,PO,0000000000000000000000000000000g",
+            "A,credit,1,PO,+0000000000000000000000000000001",
+        ] {
+            assert!(decode_legs(bad).is_err(), "{bad}");
+        }
+    }
 }

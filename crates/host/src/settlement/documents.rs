@@ -185,9 +185,17 @@ pub fn payout_puts(
     puts
 }
 
+/// Room for a payout or approval document (about 400 bytes), so the text
+/// is not grown several times.
+const DOCUMENT_CAPACITY: usize = 512;
+
 fn to_json(document: &impl serde::Serialize) -> String {
-    // Plain structs of strings and integers always serialize.
-    serde_json::to_string(document).unwrap_or_default()
+    let mut out = Vec::with_capacity(DOCUMENT_CAPACITY);
+    // Plain structs of strings and integers always serialize, as UTF-8.
+    if serde_json::to_writer(&mut out, document).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn row(

@@ -136,6 +136,26 @@ pub fn presum<I: SettleIo>(io: &mut I, now_ns: u64) -> Option<store::PresumRepor
     }
 }
 
+/// Page cache of a store that runs settlement on its own connection
+/// (`posbridge settle`), KiB: a chunk's commit touches the right edges of
+/// the settlement, ledger and resource B-trees and every account it moves;
+/// with SQLite's default 2 MiB the pages spill to the WAL mid-transaction
+/// and are read back. (The server's writer has its own cache.)
+pub const RUN_CACHE_KIB: u32 = 65_536;
+
+/// Gives a store's own SQLite connection the page cache of
+/// [`RUN_CACHE_KIB`] for the runs it will carry out (nothing on PostgreSQL,
+/// whose cache is the server's).
+///
+/// # Errors
+/// Storage errors.
+pub fn prepare_store(store: &mut Store) -> store::Result<()> {
+    if store.kind() != store::EngineKind::Sqlite {
+        return Ok(());
+    }
+    store.execute_sql(&format!("PRAGMA cache_size=-{RUN_CACHE_KIB}"))
+}
+
 /// The run id of a date and cycle: `SR-YYYYMMDD-T1`.
 #[must_use]
 pub fn run_id(date: BusinessDate, cycle: Cycle) -> String {

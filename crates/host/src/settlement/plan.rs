@@ -6,7 +6,10 @@
 //! (never per merchant): documents are read into small typed views that
 //! skip the fields a run does not need, bindings are grouped by merchant
 //! as the in-force rule takes them, and every split account's payout
-//! clearing ledger account is derived once. A binding whose document
+//! clearing ledger account is derived once. Only id, scope and document
+//! are read, and of merchants and accounts only the documents that may
+//! hold a risk hold or a payout threshold (the engine filters by text, see
+//! `store::Store::settlement_plan_documents`). A binding whose document
 //! cannot be read is left out (logged), so one bad document leaves its
 //! merchant `unbound` instead of stopping every payout.
 
@@ -18,12 +21,8 @@ use domain::payouts::ApprovedBinding;
 use domain::settlement::{SplitLine, SplitRule};
 use serde_json::Value;
 use store::HostTable;
-use store::api::{ResourceQuery, ResourceRow};
 
 use super::SettleIo;
-
-/// Resources read per query.
-const PAGE_RESOURCES: u64 = 10_000;
 
 /// An approved binding and its split rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,35 +60,40 @@ pub struct Plan {
     pub bindings: HashMap<String, MerchantBindings>,
     /// Payout clearing ledger account of every account a binding names.
     pub clearing: HashMap<String, u128>,
-    /// Policies by account id.
+    /// Policies by account id: those with a payout threshold (any other
+    /// account's policy is the default: no threshold).
     pub accounts: HashMap<String, AccountPolicy>,
     /// Payable ledger account by MID (host merchant records).
     pub payables: HashMap<String, u128>,
 }
 
-fn all_resources<I: SettleIo>(
+/// Reads the documents of `kind` (see `store::Store::settlement_plan_documents`).
+fn documents<I: SettleIo>(
     io: &mut I,
     kind: &str,
     status: Option<&str>,
-) -> store::Result<Vec<ResourceRow>> {
-    let mut rows = Vec::new();
-    loop {
-        let query = ResourceQuery {
-            kind: kind.to_owned(),
-            scope: None,
-            status: status.map(str::to_owned),
-            after_id: rows
-                .last()
-                .map_or_else(String::new, |r: &ResourceRow| r.id.clone()),
-            limit: PAGE_RESOURCES,
-        };
-        let page = io.read(|store| store.resources(&query))?;
-        let done = (page.len() as u64) < PAGE_RESOURCES;
-        rows.extend(page);
-        if done {
-            return Ok(rows);
-        }
-    }
+    hint: Option<&str>,
+) -> store::Result<Vec<PlanDocument>> {
+    let rows = io.read(|store| store.settlement_plan_documents(kind, status, hint))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, scope, document)| PlanDocument {
+            id,
+            scope,
+            document,
+        })
+        .collect())
+}
+
+/// A resource as the plan reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanDocument {
+    /// Id.
+    pub id: String,
+    /// Scope (the MID of a binding).
+    pub scope: String,
+    /// The JSON document.
+    pub document: String,
 }
 
 impl Plan {
@@ -99,14 +103,21 @@ impl Plan {
     /// Storage errors.
     pub fn load<I: SettleIo>(io: &mut I) -> store::Result<Plan> {
         let mut plan = Plan::default();
-        for row in all_resources(io, "merchant", None)? {
+        // Only documents that may hold the key are read: a merchant is held
+        // only by `"risk_hold": true`, a policy has a threshold only with an
+        // `amount_minor` (an account without one has the default policy).
+        for row in documents(io, "merchant", None, Some("risk_hold"))? {
             let held = serde_json::from_str::<MerchantView>(&row.document)
                 .is_ok_and(|view| view.risk_hold == Some(true));
             if held {
                 plan.held.insert(row.id);
             }
         }
-        for row in all_resources(io, "binding", Some("approved"))? {
+        let bindings = documents(io, "binding", Some("approved"), None)?;
+        // Sized once: growing maps of 100 000 merchants rehashes them often.
+        plan.bindings.reserve(bindings.len());
+        plan.clearing.reserve(bindings.len());
+        for row in bindings {
             match parse_binding(&row) {
                 Some((mid, binding)) => {
                     for split in &binding.splits {
@@ -122,11 +133,13 @@ impl Plan {
                 None => tracing::warn!(binding = %row.id, "unreadable binding left out"),
             }
         }
-        for row in all_resources(io, "account", None)? {
+        for row in documents(io, "account", None, Some("amount_minor"))? {
             let view = serde_json::from_str::<AccountView>(&row.document).unwrap_or_default();
             plan.accounts.insert(row.id, parse_policy(&view.policy));
         }
-        for (mid, body) in io.read(|store| store.host_rows(HostTable::Merchants))? {
+        let merchants = io.read(|store| store.host_rows(HostTable::Merchants))?;
+        plan.payables.reserve(merchants.len());
+        for (mid, body) in merchants {
             if let Some(account) = payable_account(&body) {
                 plan.payables.insert(mid, account);
             }
@@ -179,8 +192,22 @@ struct BindingView {
     terminals: Value,
     #[serde(default)]
     effective_from: Value,
+    /// Each split read into its three fields, not into a map of its own
+    /// (a binding that is not an array of objects here is unreadable, as
+    /// it was).
     #[serde(default)]
-    splits: Value,
+    splits: Option<Vec<SplitView>>,
+}
+
+/// What a pass reads of a split line.
+#[derive(serde::Deserialize)]
+struct SplitView {
+    #[serde(default)]
+    account: Value,
+    #[serde(default)]
+    share_bps: Value,
+    #[serde(default)]
+    fixed: Value,
 }
 
 fn parse_policy(policy: &Value) -> AccountPolicy {
@@ -193,7 +220,7 @@ fn parse_policy(policy: &Value) -> AccountPolicy {
 }
 
 /// A binding document → (MID, binding); `None` when unreadable.
-pub fn parse_binding(row: &ResourceRow) -> Option<(String, PlanBinding)> {
+pub fn parse_binding(row: &PlanDocument) -> Option<(String, PlanBinding)> {
     let document: BindingView = serde_json::from_str(&row.document).ok()?;
     let mid = document.mid.as_str().unwrap_or(&row.scope).to_owned();
     let terminals = match &document.terminals {
@@ -209,8 +236,7 @@ pub fn parse_binding(row: &ResourceRow) -> Option<(String, PlanBinding)> {
         value => Some(BusinessDate::parse(value.as_str()?)?),
     };
     let splits = document
-        .splits
-        .as_array()?
+        .splits?
         .iter()
         .map(parse_split)
         .collect::<Option<Vec<_>>>()?;
@@ -228,9 +254,9 @@ pub fn parse_binding(row: &ResourceRow) -> Option<(String, PlanBinding)> {
     ))
 }
 
-fn parse_split(split: &Value) -> Option<SplitLine> {
-    let account = split["account"].as_str()?.to_owned();
-    let rule = match (&split["share_bps"], &split["fixed"]) {
+fn parse_split(split: &SplitView) -> Option<SplitLine> {
+    let account = split.account.as_str()?.to_owned();
+    let rule = match (&split.share_bps, &split.fixed) {
         (Value::Number(bps), Value::Null) => SplitRule::Percent(u32::try_from(bps.as_u64()?).ok()?),
         (Value::Null, fixed) => SplitRule::Fixed(AmountMinor(fixed["amount_minor"].as_i64()?)),
         _ => return None,
@@ -242,16 +268,11 @@ fn parse_split(split: &Value) -> Option<SplitLine> {
 mod tests {
     use super::*;
 
-    fn row(document: &str) -> ResourceRow {
-        ResourceRow {
-            kind: "binding".into(),
+    fn row(document: &str) -> PlanDocument {
+        PlanDocument {
             id: "BND-1".into(),
             scope: "100000000000001".into(),
-            status: "approved".into(),
-            version: 1,
             document: document.into(),
-            created_at_ns: 0,
-            updated_at_ns: 0,
         }
     }
 
@@ -272,6 +293,12 @@ mod tests {
             r#"{"splits":[{"account":"A","share_bps":10000,"fixed":{"amount_minor":1}}]}"#,
             r#"{"splits":[{"account":"A","share_bps":10000}],"effective_from":"2026-13-01"}"#,
             r#"{"splits":[{"account":"A","share_bps":10000}],"terminals":[1]}"#,
+            r#"{"splits":{"account":"A","share_bps":10000}}"#,
+            r#"{"splits":["A"]}"#,
+            r#"{"splits":[{"account":7,"share_bps":10000}]}"#,
+            r#"{"splits":[{"account":"A","share_bps":-1}]}"#,
+            r#"{"splits":[{"account":"A","fixed":{"amount_minor":"1"}}]}"#,
+            r#"{"mid":"1"}"#,
         ];
         for document in bad {
             assert!(parse_binding(&row(document)).is_none(), "{document}");

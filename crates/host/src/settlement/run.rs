@@ -393,7 +393,9 @@ impl Pass<'_> {
             return Ok((Vec::new(), "unbound"));
         };
         let candidates = bindings.candidates.as_slice();
-        let mut parts: BTreeMap<usize, MerchantTotals> = BTreeMap::new();
+        // Totals by binding, in the order of the candidates (a merchant has
+        // one or a few bindings: a short list, no map).
+        let mut parts: Vec<(usize, MerchantTotals)> = Vec::with_capacity(1);
         for aggregate in group {
             let Some(chosen) = binding_in_force(candidates, &aggregate.tid, self.date) else {
                 return Ok((Vec::new(), "unbound"));
@@ -402,7 +404,14 @@ impl Pass<'_> {
                 .iter()
                 .position(|c| c.id == chosen.id)
                 .unwrap_or_default();
-            let part = parts.entry(index).or_default();
+            let at = match parts.binary_search_by_key(&index, |(i, _)| *i) {
+                Ok(at) => at,
+                Err(at) => {
+                    parts.insert(at, (index, MerchantTotals::default()));
+                    at
+                }
+            };
+            let part = &mut parts[at].1;
             *part = domain::payouts::add_totals(*part, totals_of(&sums_of(aggregate)))
                 .ok_or_else(|| SettleError::Corrupt(format!("merchant {mid}: overflow")))?;
         }

@@ -143,6 +143,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     phases.time("(alone) plan", || {
         host::settlement::plan::Plan::load(&mut store)
     })?;
+    // As `posbridge settle` does before its run.
+    host::settlement::prepare_store(&mut store)?;
     let started = Instant::now();
     let mut chunk_ends = Vec::new();
     let report = settle(&mut store, date, Cycle::T1, &RunOptions::at(2), &mut |_| {
