@@ -36,7 +36,7 @@
 //! writer writes.
 
 use crate::api::Value;
-use crate::settlement_runs::MerchantAggregate;
+use crate::settlement_runs::{MerchantAggregate, aggregate_from, take};
 use crate::{EngineKind, Result, Store, StoreError};
 
 /// Largest seq span of one presum range: bounds a step's transaction.
@@ -81,26 +81,6 @@ fn int_of(rows: &[Vec<Value>]) -> Result<i64> {
         None => Ok(0),
         Some(_) => Err(StoreError::Corrupt("expected an integer".into())),
     }
-}
-
-fn take(row: &mut impl Iterator<Item = Value>) -> Result<Value> {
-    row.next()
-        .ok_or_else(|| StoreError::Corrupt("missing column".into()))
-}
-
-fn aggregate_from(row: Vec<Value>) -> Result<MerchantAggregate> {
-    let mut row = row.into_iter();
-    Ok(MerchantAggregate {
-        mid: take(&mut row)?.text()?,
-        tid: take(&mut row)?.text()?,
-        kind: take(&mut row)?.text()?,
-        items: take(&mut row)?.unsigned()?,
-        amount_minor: take(&mut row)?.int()?,
-        fee_minor: take(&mut row)?.int()?,
-        discount_minor: take(&mut row)?.int()?,
-        fee_share_minor: take(&mut row)?.int()?,
-        points: take(&mut row)?.int()?,
-    })
 }
 
 /// How a step ends (crash tests leave the transaction open).

@@ -278,9 +278,25 @@ impl RunWorking {
 pub(crate) const RUN_COLUMNS: &str = "run_id, business_date, cycle, status, passes, covered_seq, \
      pass_to_seq, pass_done_mid, settlements, items, created_at, updated_at";
 
-fn take(row: &mut impl Iterator<Item = Value>) -> Result<Value> {
+pub(crate) fn take(row: &mut impl Iterator<Item = Value>) -> Result<Value> {
     row.next()
         .ok_or_else(|| StoreError::Corrupt("missing column".into()))
+}
+
+/// A `mid, tid, kind, items, <sums>` row (the scan's and the presums').
+pub(crate) fn aggregate_from(row: Vec<Value>) -> Result<MerchantAggregate> {
+    let mut row = row.into_iter();
+    Ok(MerchantAggregate {
+        mid: take(&mut row)?.text()?,
+        tid: take(&mut row)?.text()?,
+        kind: take(&mut row)?.text()?,
+        items: take(&mut row)?.unsigned()?,
+        amount_minor: take(&mut row)?.int()?,
+        fee_minor: take(&mut row)?.int()?,
+        discount_minor: take(&mut row)?.int()?,
+        fee_share_minor: take(&mut row)?.int()?,
+        points: take(&mut row)?.int()?,
+    })
 }
 
 fn run_from(row: Vec<Value>) -> Result<SettlementRun> {
@@ -411,22 +427,7 @@ impl Store {
                 Value::Int(seq_range.1),
             ],
         )?;
-        rows.into_iter()
-            .map(|row| {
-                let mut row = row.into_iter();
-                Ok(MerchantAggregate {
-                    mid: take(&mut row)?.text()?,
-                    tid: take(&mut row)?.text()?,
-                    kind: take(&mut row)?.text()?,
-                    items: take(&mut row)?.unsigned()?,
-                    amount_minor: take(&mut row)?.int()?,
-                    fee_minor: take(&mut row)?.int()?,
-                    discount_minor: take(&mut row)?.int()?,
-                    fee_share_minor: take(&mut row)?.int()?,
-                    points: take(&mut row)?.int()?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(aggregate_from).collect()
     }
 
     /// The engine's plain aggregation of a date and cycle by merchant (the
