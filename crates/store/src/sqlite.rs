@@ -419,7 +419,9 @@ impl DurableSync for WalSync {
         self.last_checkpoint = Instant::now();
         if let Some(checkpoints) = &self.checkpoints {
             // Full: one is asked for already.
-            let _ = checkpoints.ask.try_send(());
+            if let Some(ask) = &checkpoints.ask {
+                let _ = ask.try_send(());
+            }
         }
     }
 }
@@ -429,7 +431,8 @@ impl DurableSync for WalSync {
 /// file and syncs it, which can take tens of milliseconds: on the sync thread
 /// it held back the next WAL sync, and every commit waiting for it.
 struct Checkpoints {
-    ask: std::sync::mpsc::SyncSender<()>,
+    /// Dropped to stop the thread.
+    ask: Option<std::sync::mpsc::SyncSender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -453,7 +456,7 @@ impl Checkpoints {
             })
             .ok()?;
         Some(Self {
-            ask,
+            ask: Some(ask),
             thread: Some(thread),
         })
     }
@@ -463,8 +466,7 @@ impl Drop for Checkpoints {
     /// Stops the thread (after the checkpoint it may be doing) before the
     /// store is gone.
     fn drop(&mut self) {
-        let (closed, _) = std::sync::mpsc::sync_channel(1);
-        drop(std::mem::replace(&mut self.ask, closed));
+        drop(self.ask.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
