@@ -601,9 +601,14 @@ impl Context<'_> {
             .records
             .push(Record::Reversal(key, original.rrn.clone()));
         // Acknowledged, nothing undone: an original that is not approved,
-        // or one charged back (the chargeback gave its money back already;
-        // see `chargebacks`).
-        if original.state != "approved" || self.state.charged_back.contains_key(&original.rrn) {
+        // one charged back (the chargeback gave its money back already;
+        // see `chargebacks`), or one refunded in part (the refund proves
+        // the terminal had the sale's answer, so the reversal is stale, and
+        // undoing the whole sale would give back the refunded part twice).
+        if original.state != "approved"
+            || original.refunded > 0
+            || self.state.charged_back.contains_key(&original.rrn)
+        {
             return decision;
         }
         self.undo(original, &mut decision);
