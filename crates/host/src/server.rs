@@ -3,18 +3,21 @@
 //! A [`Listener`] accepts with bounded back-off while a semaphore caps the
 //! open connections (`connections_max`); each connection gets a handler
 //! that reads frames with `decode_frame`, processes requests concurrently
-//! (pipelining) and writes each response as it completes through one writer
-//! task. Shutdown: stop accepting, finish in-flight requests, exit.
+//! (pipelining) and writes each response as it completes, from the
+//! request's own task, under the connection's write lock (one frame per
+//! write; no task or queue between a response and its socket). Shutdown:
+//! stop accepting, finish in-flight requests, exit.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use iso8583::{FRAME_HEADER_LEN, decode_frame, frame_header};
 use store::{Store, Writer, WriterConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::api::{ApiConfig, ApiState, Clock, SystemClock, seed_sandbox};
@@ -33,8 +36,6 @@ pub const IDLE_TIMEOUT_DEFAULT: Duration = Duration::from_secs(120);
 pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// Most requests in flight on one connection (reading pauses beyond).
 pub const IN_FLIGHT_PER_CONNECTION_MAX: usize = 64;
-/// Responses queued for one connection's writer.
-pub const RESPONSE_QUEUE_MAX: usize = 64;
 /// Bytes read from a socket at a time.
 const READ_CHUNK_BYTES: usize = 4_096;
 
@@ -400,15 +401,10 @@ impl Handler {
     async fn run(mut self, socket: TcpStream) {
         let metrics = Arc::clone(self.host.metrics());
         metrics.connections(1);
-        let (mut reader, mut writer) = socket.into_split();
-        let (responses, mut queue) = mpsc::channel::<Vec<u8>>(RESPONSE_QUEUE_MAX);
-        let writing = tokio::spawn(async move {
-            while let Some(frame) = queue.recv().await {
-                if writer.write_all(&frame).await.is_err() {
-                    break;
-                }
-            }
-            let _ = writer.shutdown().await;
+        let (mut reader, writer) = socket.into_split();
+        let responses = Arc::new(Responses {
+            writer: tokio::sync::Mutex::new(writer),
+            failed: AtomicBool::new(false),
         });
         let mut in_flight = JoinSet::new();
         let mut buffer = Vec::with_capacity(READ_CHUNK_BYTES);
@@ -419,8 +415,7 @@ impl Handler {
             metrics.event(reason);
         }
         while in_flight.join_next().await.is_some() {}
-        drop(responses);
-        let _ = writing.await;
+        let _ = responses.writer.lock().await.shutdown().await;
         metrics.connections(-1);
     }
 
@@ -428,7 +423,7 @@ impl Handler {
         &mut self,
         reader: &mut tokio::net::tcp::OwnedReadHalf,
         buffer: &mut Vec<u8>,
-        responses: &mpsc::Sender<Vec<u8>>,
+        responses: &Arc<Responses>,
         in_flight: &mut JoinSet<()>,
     ) -> &'static str {
         let mut chunk = [0u8; READ_CHUNK_BYTES];
@@ -449,7 +444,7 @@ impl Handler {
                     in_flight.join_next().await;
                 }
                 let host = Arc::clone(&self.host);
-                let responses = responses.clone();
+                let responses = Arc::clone(responses);
                 in_flight.spawn(async move {
                     let started = Instant::now();
                     let message = layout.and_then(|layout| layout.attach(&body));
@@ -457,13 +452,7 @@ impl Handler {
                     host.metrics().latency(started.elapsed());
                     match outcome {
                         FrameOutcome::Respond(message) => {
-                            let Ok(header) = frame_header(message.len()) else {
-                                return;
-                            };
-                            let mut framed = Vec::with_capacity(FRAME_HEADER_LEN + message.len());
-                            framed.extend_from_slice(&header);
-                            framed.extend_from_slice(&message);
-                            let _ = responses.send(framed).await;
+                            responses.send(&message).await;
                         }
                         FrameOutcome::Close(reason) => {
                             eprintln!("posbridge serve: unanswered request: {reason}");
@@ -483,6 +472,33 @@ impl Handler {
                 Ok(Ok(0)) => return "closed by peer",
                 Ok(Ok(n)) => buffer.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             }
+        }
+    }
+}
+
+/// The sending side of a connection, shared by its in-flight requests.
+struct Responses {
+    writer: tokio::sync::Mutex<tokio::net::tcp::OwnedWriteHalf>,
+    /// Set by a failed write: later responses are dropped (the reading side
+    /// ends the connection when the peer is gone).
+    failed: AtomicBool,
+}
+
+impl Responses {
+    /// Writes one framed response whole (the lock keeps frames apart).
+    async fn send(&self, message: &[u8]) {
+        if self.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(header) = frame_header(message.len()) else {
+            return;
+        };
+        let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + message.len());
+        frame.extend_from_slice(&header);
+        frame.extend_from_slice(message);
+        let mut writer = self.writer.lock().await;
+        if writer.write_all(&frame).await.is_err() {
+            self.failed.store(true, Ordering::Relaxed);
         }
     }
 }

@@ -689,13 +689,12 @@ fn fill(builder: &mut MessageBuilder, decision: &Decision) -> Result<(), iso8583
     Ok(())
 }
 
+/// Encodes on the stack, then keeps only the message's own bytes (one
+/// allocation of its size, not a zeroed buffer of the largest message).
 fn encode(builder: &MessageBuilder) -> FrameOutcome {
-    let mut buffer = vec![0u8; iso8583::MESSAGE_LEN_MAX];
+    let mut buffer = [0u8; iso8583::MESSAGE_LEN_MAX];
     match builder.encode(&mut buffer) {
-        Ok(len) => {
-            buffer.truncate(len);
-            FrameOutcome::Respond(buffer)
-        }
+        Ok(len) => FrameOutcome::Respond(buffer.get(..len).unwrap_or_default().to_vec()),
         Err(_) => FrameOutcome::Close("response could not be encoded"),
     }
 }
