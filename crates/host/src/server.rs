@@ -141,6 +141,19 @@ impl Running {
         })
     }
 
+    /// Deferred syncs of the store writer so far and the nanoseconds they
+    /// took (SQLite: one WAL fdatasync makes every commit before it
+    /// durable; 0 on PostgreSQL, whose commits sync themselves).
+    pub fn store_syncs(&self) -> (u64, u64) {
+        self.writer.as_ref().map_or((0, 0), |w| {
+            let stats = w.stats();
+            (
+                stats.syncs.load(std::sync::atomic::Ordering::Relaxed),
+                stats.sync_ns.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
+    }
+
     /// Stops accepting, finishes in-flight requests and stops the writer.
     ///
     /// # Errors

@@ -51,6 +51,11 @@ pub struct WriterStats {
     pub requests: AtomicU64,
     /// Transactions committed.
     pub commits: AtomicU64,
+    /// Deferred syncs done (SQLite: fdatasyncs of the WAL, each making
+    /// every commit before it durable; 0 where commits sync themselves).
+    pub syncs: AtomicU64,
+    /// Nanoseconds spent in those syncs.
+    pub sync_ns: AtomicU64,
 }
 
 type Reply = oneshot::Sender<Result<Vec<WriteOutcome>>>;
@@ -275,7 +280,7 @@ fn run(
     mut store: Store,
     mut receiver: mpsc::Receiver<Job>,
     batch_max: usize,
-    stats: &WriterStats,
+    stats: &Arc<WriterStats>,
 ) -> Store {
     // Where the engine allows it (SQLite's WAL), commits return before the
     // disk has them and a thread of their own syncs: the next batch is
@@ -291,7 +296,8 @@ fn run(
                 .name("ledger-sync".into())
                 .spawn({
                     let syncing = Arc::clone(&syncing);
-                    move || sync_loop(durable.as_mut(), &done, &syncing)
+                    let stats = Arc::clone(stats);
+                    move || sync_loop(durable.as_mut(), &done, &syncing, &stats)
                 })
                 .ok()
                 .map(|thread| (sender, thread))
@@ -372,6 +378,7 @@ fn sync_loop(
     durable: &mut dyn DurableSync,
     done: &std::sync::mpsc::Receiver<Done>,
     syncing: &AtomicBool,
+    stats: &WriterStats,
 ) {
     let mut failed: Option<StoreError> = None;
     let mut last_requests = 0usize;
@@ -407,6 +414,11 @@ fn sync_loop(
         }
         syncing.store(false, Ordering::Release);
         last_sync = started.elapsed();
+        stats.syncs.fetch_add(1, Ordering::Relaxed);
+        stats.sync_ns.fetch_add(
+            u64::try_from(last_sync.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         for batch in ready {
             answer(batch, failed.as_ref());
         }

@@ -15,6 +15,13 @@
 //! reports CPU per request (Linux): the load threads' own, and the rest of
 //! the process's (the echo server, or the host with its store writer).
 //!
+//! The in-process host also reports its store writer's work in the host
+//! phase: `host_commits`, and on SQLite `host_syncs`, `sync_mean_ms` and
+//! `approved_per_sync` (every approval waits for one fdatasync of the WAL,
+//! which covers every commit before it: with N terminals in a closed loop,
+//! throughput is about approvals per sync over the time between syncs, so
+//! the disk's sync latency shows here).
+//!
 //! Closed loop by default (each terminal sends its next sale when the last
 //! is answered); `--rate R` is an open loop of R requests/s in total, each
 //! terminal on its own schedule, latency measured from the scheduled send
@@ -127,7 +134,15 @@ pub struct Args {
 
 /// What one phase of load measured, and the host's durable commits in it
 /// (an in-process host only).
-struct Stats(LoadReport, Option<u64>);
+struct Stats(LoadReport, Option<StoreCounts>);
+
+/// What the in-process host's store writer did during a phase.
+#[derive(Debug, Clone, Copy)]
+struct StoreCounts {
+    commits: u64,
+    syncs: u64,
+    sync_ns: u64,
+}
 
 impl Stats {
     fn per_s(&self) -> f64 {
@@ -259,8 +274,14 @@ fn in_process(
         .context("starting the host")?;
     let address = running.iso_addr.to_string();
     let commits_before = running.store_commits();
+    let syncs_before = running.store_syncs();
     let stats = drive(args, prepared, &address, "host", progress).map(|mut stats| {
-        stats.1 = Some(running.store_commits() - commits_before);
+        let syncs = running.store_syncs();
+        stats.1 = Some(StoreCounts {
+            commits: running.store_commits() - commits_before,
+            syncs: syncs.0 - syncs_before.0,
+            sync_ns: syncs.1 - syncs_before.1,
+        });
         stats
     });
     let verified = runtime.block_on(running.shutdown_and(|store| store.verify_ledger()));
@@ -439,8 +460,11 @@ fn report(args: &Args, engine: &str, echo: &Stats, host: &Stats, ledger_sound: O
             "errors_by_kind": host.0.errors,
             "settlements": host.0.settlements,
             "reversals": host.0.reversals,
-            "host_commits": host.1,
-            "approved_per_commit": host.1.map(|c| round(host.0.approved as f64 / c.max(1) as f64, 1)),
+            "host_commits": host.1.map(|c| c.commits),
+            "approved_per_commit": host.1.map(|c| round(host.0.approved as f64 / c.commits.max(1) as f64, 1)),
+            "host_syncs": host.1.map(|c| c.syncs),
+            "approved_per_sync": host.1.filter(|c| c.syncs > 0).map(|c| round(host.0.approved as f64 / c.syncs as f64, 1)),
+            "sync_mean_ms": host.1.filter(|c| c.syncs > 0).map(|c| round(c.sync_ns as f64 / c.syncs as f64 / 1e6, 3)),
             "client_threads": args.client_threads,
             "host_cpu_us_per_approved": host.server_cpu_us().map(|v| round(v, 2)),
             "client_cpu_us_per_request": host.client_cpu_us().map(|v| round(v, 2)),
@@ -487,6 +511,15 @@ fn report(args: &Args, engine: &str, echo: &Stats, host: &Stats, ledger_sound: O
         if !stats.0.errors.is_empty() {
             println!("  {:<13} errors by kind: {:?}", "", stats.0.errors);
         }
+    }
+    if let Some(counts) = host.1.filter(|c| c.syncs > 0) {
+        println!(
+            "  store: {} commits, {} WAL syncs of {:.3} ms on average, {:.1} approved per sync",
+            counts.commits,
+            counts.syncs,
+            counts.sync_ns as f64 / counts.syncs as f64 / 1e6,
+            host.0.approved as f64 / counts.syncs as f64
+        );
     }
     println!("  ratio to echo: {ratio:.3}");
     match ledger_sound {
