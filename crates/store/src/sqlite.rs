@@ -7,6 +7,8 @@
 //! through its own connection, after answering), so checkpoints leave the
 //! commit path too; the writer's automatic checkpoint remains as a bound.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use ledger::{
@@ -20,6 +22,7 @@ use crate::engine::{DurableSync, Engine, Staged};
 use crate::hash::IdMap;
 use crate::host_rows::{HostRow, HostTable, latest_per_key};
 use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, SQLITE, render};
+use crate::sqlite_wal::{Checkpoints, WalSync};
 use crate::{Result, StoreError};
 
 /// The rows a batch must write: of several rows of one table and key (a
@@ -135,6 +138,11 @@ pub(crate) struct Sqlite {
     /// integer key rather than a 16-byte blob (filled by `accounts()` and by
     /// committed inserts).
     rowids: IdMap<u128, i64>,
+    /// Set by the checkpoint thread after a checkpoint that copied every
+    /// frame there was: the writer then copies the few committed since,
+    /// itself, before its next transaction, which then starts the WAL over
+    /// (see [`Checkpoints`]).
+    checkpoint_caught_up: Option<Arc<AtomicBool>>,
 }
 
 impl Sqlite {
@@ -158,6 +166,7 @@ impl Sqlite {
         Ok(Self {
             connection,
             rowids: IdMap::default(),
+            checkpoint_caught_up: None,
         })
     }
 }
@@ -386,93 +395,6 @@ fn write_pendings_and_history(tx: &rusqlite::Transaction<'_>, staged: &Staged) -
     Ok(())
 }
 
-/// Syncs the WAL file: every frame written before is on the disk. Between
-/// syncs, at most every [`CHECKPOINT_INTERVAL`], it copies the WAL into the
-/// database through a connection of its own (a passive checkpoint: it
-/// never waits for the writer, and what it cannot copy now the next one
-/// does), so that the writer's commits rarely pay for a checkpoint: the
-/// writer's automatic checkpoint stays only as a bound on the WAL's size.
-/// The checkpointing connection is `synchronous=FULL`: it syncs the WAL
-/// before copying, so the database never holds a frame the WAL may lose.
-struct WalSync {
-    wal: std::fs::File,
-    checkpoints: Option<Checkpoints>,
-    last_checkpoint: Instant,
-}
-
-/// How often the WAL is checkpointed while commits come.
-const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
-
-impl DurableSync for WalSync {
-    fn sync(&mut self) -> Result<()> {
-        self.wal
-            .sync_data()
-            .map_err(|e| StoreError::Database(format!("sync of the write-ahead log: {e}")))
-    }
-
-    /// Asks the checkpoint thread for a checkpoint, at most once per
-    /// interval; never waits for it.
-    fn upkeep(&mut self) {
-        if self.last_checkpoint.elapsed() < CHECKPOINT_INTERVAL {
-            return;
-        }
-        self.last_checkpoint = Instant::now();
-        if let Some(checkpoints) = &self.checkpoints {
-            // Full: one is asked for already.
-            if let Some(ask) = &checkpoints.ask {
-                let _ = ask.try_send(());
-            }
-        }
-    }
-}
-
-/// A thread of its own that checkpoints the WAL when asked, through its own
-/// `synchronous=FULL` connection. A checkpoint copies pages into the database
-/// file and syncs it, which can take tens of milliseconds: on the sync thread
-/// it held back the next WAL sync, and every commit waiting for it.
-struct Checkpoints {
-    /// Dropped to stop the thread.
-    ask: Option<std::sync::mpsc::SyncSender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Checkpoints {
-    /// `None` when the connection or the thread cannot be had: the writer's
-    /// automatic checkpoints then do all of them.
-    fn start(path: &str) -> Option<Self> {
-        let connection = Connection::open(path).ok()?;
-        connection
-            .execute_batch("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;")
-            .ok()?;
-        let (ask, asked) = std::sync::mpsc::sync_channel::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("wal-checkpoint".into())
-            .spawn(move || {
-                while asked.recv().is_ok() {
-                    // Best effort: a busy or failed checkpoint is retried
-                    // when asked next.
-                    let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                }
-            })
-            .ok()?;
-        Some(Self {
-            ask: Some(ask),
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Checkpoints {
-    /// Stops the thread (after the checkpoint it may be doing) before the
-    /// store is gone.
-    fn drop(&mut self) {
-        drop(self.ask.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 impl Engine for Sqlite {
     fn lock_writer(&mut self) -> Result<()> {
         // An embedded file has one writing process: the host that opened it.
@@ -508,14 +430,17 @@ impl Engine for Sqlite {
         self.connection.execute_batch(&format!(
             "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-{WRITER_CACHE_KIB};"
         ))?;
+        let caught_up = Arc::new(AtomicBool::new(false));
+        self.checkpoint_caught_up = Some(Arc::clone(&caught_up));
         Ok(Some(Box::new(WalSync {
             wal,
-            checkpoints: Checkpoints::start(path),
+            checkpoints: Checkpoints::start(path, caught_up),
             last_checkpoint: Instant::now(),
         })))
     }
 
     fn restore_sync(&mut self) -> Result<()> {
+        self.checkpoint_caught_up = None;
         self.connection.execute_batch("PRAGMA synchronous=FULL")?;
         Ok(())
     }
@@ -550,6 +475,16 @@ impl Engine for Sqlite {
     }
 
     fn write(&mut self, staged: &Staged) -> Result<()> {
+        if self
+            .checkpoint_caught_up
+            .as_ref()
+            .is_some_and(|caught_up| caught_up.swap(false, Ordering::AcqRel))
+        {
+            // Best effort: the WAL then starts over with this transaction.
+            let _ = self
+                .connection
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
         let tx = self.connection.transaction()?;
         let inserted = write_accounts(&tx, staged, &self.rowids)?;
         write_transfers(&tx, "ledger_transfers", &staged.transfers)?;

@@ -64,3 +64,64 @@ fn the_sync_thread_copies_the_wal_into_the_database() {
     assert_eq!(report.violations, vec![], "{report:?}");
     assert_eq!(report.transfers, 2_001);
 }
+
+/// The WAL header's checkpoint sequence number (bytes 12..16, big-endian):
+/// SQLite adds one each time a write transaction starts the WAL over.
+fn wal_restarts(path: &str) -> u32 {
+    let bytes = std::fs::read(format!("{path}-wal")).unwrap();
+    u32::from_be_bytes(bytes[12..16].try_into().unwrap())
+}
+
+#[test]
+fn under_continuous_commits_the_wal_starts_over() {
+    const CALLERS: u128 = 4;
+    let database = TestDatabase::sqlite("wal_restart");
+    let path = database.url().strip_prefix("sqlite:").unwrap().to_owned();
+    let writer = Writer::start(
+        Store::open(database.url()).unwrap(),
+        WriterConfig::default(),
+    )
+    .unwrap();
+    let handle = writer.handle();
+    let accounts = vec![
+        NewAccount::new(AccountId(1), CNY, 1),
+        NewAccount::new(AccountId(2), CNY, 1),
+    ];
+    handle
+        .write(vec![WriteOp::CreateAccounts(accounts)])
+        .unwrap();
+    let before = wal_restarts(&path);
+    // Callers that always have the next request waiting: every checkpoint
+    // of the checkpoint thread runs while the writer commits, and cannot
+    // copy what is committed meanwhile. Only the writer's own catch-up lets
+    // the WAL start over well before the automatic checkpoint (16,384
+    // pages, far more than these commits write).
+    let until = Instant::now() + Duration::from_millis(1_500);
+    std::thread::scope(|scope| {
+        for caller in 0..CALLERS {
+            let handle = handle.clone();
+            scope.spawn(move || {
+                let mut id = (caller + 1) << 32;
+                while Instant::now() < until {
+                    id += 1;
+                    let outcome = handle
+                        .write(vec![WriteOp::CreateTransfers(vec![transfer(id)])])
+                        .unwrap();
+                    assert_eq!(
+                        outcome,
+                        vec![WriteOutcome::Transfers(vec![CreateTransferResult::Ok])]
+                    );
+                }
+            });
+        }
+    });
+    let restarts = wal_restarts(&path).wrapping_sub(before);
+    drop(handle);
+    let mut store = writer.stop().unwrap();
+    let report = store.verify_ledger().unwrap();
+    assert_eq!(report.violations, vec![], "{report:?}");
+    assert!(
+        restarts >= 2,
+        "the WAL started over {restarts} times in 1.5 s of commits"
+    );
+}

@@ -1,0 +1,115 @@
+//! The SQLite engine's deferred durability: the WAL sync of the writer's
+//! sync thread and the checkpoint thread (see `writer`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rusqlite::Connection;
+
+use crate::engine::DurableSync;
+use crate::{Result, StoreError};
+
+/// Syncs the WAL file: every frame written before is on the disk. Between
+/// syncs, at most every [`CHECKPOINT_INTERVAL`], it copies the WAL into the
+/// database through a connection of its own (a passive checkpoint: it
+/// never waits for the writer, and what it cannot copy now the next one
+/// does), so that the writer's commits rarely pay for a checkpoint: the
+/// writer's automatic checkpoint stays only as a bound on the WAL's size.
+/// The checkpointing connection is `synchronous=FULL`: it syncs the WAL
+/// before copying, so the database never holds a frame the WAL may lose.
+pub(crate) struct WalSync {
+    pub(crate) wal: std::fs::File,
+    pub(crate) checkpoints: Option<Checkpoints>,
+    pub(crate) last_checkpoint: Instant,
+}
+
+/// How often the WAL is checkpointed while commits come.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl DurableSync for WalSync {
+    fn sync(&mut self) -> Result<()> {
+        self.wal
+            .sync_data()
+            .map_err(|e| StoreError::Database(format!("sync of the write-ahead log: {e}")))
+    }
+
+    /// Asks the checkpoint thread for a checkpoint, at most once per
+    /// interval; never waits for it.
+    fn upkeep(&mut self) {
+        if self.last_checkpoint.elapsed() < CHECKPOINT_INTERVAL {
+            return;
+        }
+        self.last_checkpoint = Instant::now();
+        if let Some(checkpoints) = &self.checkpoints {
+            // Full: one is asked for already.
+            if let Some(ask) = &checkpoints.ask {
+                let _ = ask.try_send(());
+            }
+        }
+    }
+}
+
+/// A thread of its own that checkpoints the WAL when asked, through its own
+/// `synchronous=FULL` connection. A checkpoint copies pages into the database
+/// file and syncs it, which can take tens of milliseconds: on the sync thread
+/// it held back the next WAL sync, and every commit waiting for it.
+///
+/// Such a checkpoint runs while the writer commits, so it never copies the
+/// frames committed during it, and SQLite starts the WAL over only when a
+/// write transaction begins with every frame copied: the WAL would grow to
+/// the writer's automatic checkpoint (16,384 pages), which copies all of it
+/// inside a commit (tens of milliseconds, every second or so under load).
+/// So after each checkpoint that copied everything there was, the thread
+/// tells the writer, which copies the few frames committed since, itself,
+/// before its next transaction (no other writer: it completes, in about a
+/// millisecond), and that transaction starts the WAL over.
+pub(crate) struct Checkpoints {
+    /// Dropped to stop the thread.
+    ask: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpoints {
+    /// `None` when the connection or the thread cannot be had: the writer's
+    /// automatic checkpoints then do all of them.
+    pub(crate) fn start(path: &str, caught_up: Arc<AtomicBool>) -> Option<Self> {
+        let connection = Connection::open(path).ok()?;
+        connection
+            .execute_batch("PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;")
+            .ok()?;
+        let (ask, asked) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("wal-checkpoint".into())
+            .spawn(move || {
+                while asked.recv().is_ok() {
+                    // Best effort: a busy or failed checkpoint is retried
+                    // when asked next.
+                    let copied =
+                        connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                            Ok(row.get::<_, i64>(0)? == 0
+                                && row.get::<_, i64>(1)? == row.get::<_, i64>(2)?)
+                        });
+                    if copied.unwrap_or(false) {
+                        caught_up.store(true, Ordering::Release);
+                    }
+                }
+            })
+            .ok()?;
+        Some(Self {
+            ask: Some(ask),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpoints {
+    /// Stops the thread (after the checkpoint it may be doing) before the
+    /// store is gone.
+    fn drop(&mut self) {
+        drop(self.ask.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
