@@ -14,7 +14,7 @@ use store::{
 };
 
 use super::documents::{payout_id, payout_puts};
-use super::plan::Plan;
+use super::plan::{MerchantPlan, Plan};
 use super::{SettleError, SettleIo, run_id, transfer_id};
 use crate::seed::{LEDGER_CNY, LEDGER_CODE};
 
@@ -211,6 +211,13 @@ fn commit_run<I: SettleIo>(
     Ok(outcomes)
 }
 
+/// The ledger writes of a chunk: its transfers and the clearing accounts
+/// they move (created if missing).
+struct ChunkLedger {
+    transfers: Vec<NewTransfer>,
+    accounts: BTreeMap<u128, NewAccount>,
+}
+
 struct Pass<'a> {
     date: BusinessDate,
     cycle: Cycle,
@@ -280,16 +287,17 @@ impl Pass<'_> {
         payouts: Option<&mut BTreeMap<String, PayoutTotal>>,
     ) -> Result<(), SettleError> {
         let mut settlements = Vec::with_capacity(groups.len());
-        let mut transfers = Vec::new();
-        let mut accounts = BTreeMap::new();
+        let mut ledger = ChunkLedger {
+            transfers: Vec::with_capacity(groups.len()),
+            accounts: BTreeMap::new(),
+        };
         let mut items = 0;
+        let mut cursor = 0;
         for (offset, group) in groups.iter().enumerate() {
             let ordinal = (first_ordinal + offset) as u64;
-            let settlement = self.merchant(&report.run, plan, group, ordinal, &mut transfers)?;
-            for leg in &settlement.legs {
-                let id = plan.clearing_account(&leg.account);
-                accounts.insert(id, NewAccount::new(AccountId(id), LEDGER_CNY, LEDGER_CODE));
-            }
+            let merchant = plan.merchant(&group[0].mid, &mut cursor);
+            let settlement =
+                self.merchant(&report.run, plan, merchant, group, ordinal, &mut ledger)?;
             items += settlement.items;
             settlements.push(settlement);
         }
@@ -303,8 +311,8 @@ impl Pass<'_> {
             add_payouts(payouts, &settlements)?;
         }
         let ops = vec![
-            WriteOp::CreateAccounts(accounts.into_values().collect()),
-            WriteOp::CreateTransfers(transfers),
+            WriteOp::CreateAccounts(ledger.accounts.into_values().collect()),
+            WriteOp::CreateTransfers(ledger.transfers),
         ];
         let steps = Steps {
             before: ops,
@@ -316,14 +324,16 @@ impl Pass<'_> {
         Ok(())
     }
 
-    /// One merchant's settlement, and its transfers appended to `transfers`.
+    /// One merchant's settlement, its transfers and the clearing accounts
+    /// they move added to `ledger`.
     fn merchant(
         &self,
         run: &SettlementRun,
         plan: &Plan,
+        merchant: Option<&MerchantPlan>,
         group: &[MerchantAggregate],
         ordinal: u64,
-        transfers: &mut Vec<NewTransfer>,
+        ledger: &mut ChunkLedger,
     ) -> Result<Settlement, SettleError> {
         let mid = group[0].mid.clone();
         let overflow = || SettleError::Corrupt(format!("merchant {mid}: totals overflow"));
@@ -334,8 +344,8 @@ impl Pass<'_> {
             items += aggregate.items;
         }
         let net = totals_of(&sums).net().ok_or_else(overflow)?;
-        let (legs, outcome) = self.legs(plan, &mid, group)?;
-        let payable = plan.payables.get(&mid).copied();
+        let (legs, outcome) = self.legs(plan, merchant, &mid, group)?;
+        let payable = merchant.and_then(|m| m.payable);
         let (legs, outcome) = match payable {
             None => (Vec::new(), "no_ledger_account"),
             Some(_) => (legs, outcome),
@@ -343,14 +353,18 @@ impl Pass<'_> {
         let mut stored = Vec::with_capacity(legs.len());
         for (index, leg) in legs.iter().enumerate() {
             let id = transfer_id(self.date, self.cycle, run.passes, ordinal, index as u16);
-            let clearing = plan.clearing_account(&leg.account);
+            let clearing = plan.clearing_account(merchant, &leg.account);
+            ledger
+                .accounts
+                .entry(clearing)
+                .or_insert_with(|| NewAccount::new(AccountId(clearing), LEDGER_CNY, LEDGER_CODE));
             let payable = payable.unwrap_or_default();
             let (debit, credit) = match leg.kind {
                 LegKind::Debit => (clearing, payable),
                 LegKind::Credit | LegKind::Held => (payable, clearing),
             };
             let amount = u64::try_from(leg.amount.0).map_err(|_| overflow())?;
-            transfers.push(NewTransfer::new(
+            ledger.transfers.push(NewTransfer::new(
                 TransferId(id),
                 AccountId(debit),
                 AccountId(credit),
@@ -386,13 +400,18 @@ impl Pass<'_> {
     fn legs(
         &self,
         plan: &Plan,
+        merchant: Option<&MerchantPlan>,
         mid: &str,
         group: &[MerchantAggregate],
     ) -> Result<(Vec<Leg>, &'static str), SettleError> {
-        let Some(bindings) = plan.bindings.get(mid) else {
+        let Some(bindings) = merchant
+            .map(|m| m.bindings.clone())
+            .filter(|b| !b.is_empty())
+        else {
             return Ok((Vec::new(), "unbound"));
         };
-        let candidates = bindings.candidates.as_slice();
+        let candidates = plan.candidates.get(bindings.clone()).unwrap_or_default();
+        let candidate_lines = plan.candidate_lines.get(bindings).unwrap_or_default();
         // Totals by binding, in the order of the candidates (a merchant has
         // one or a few bindings: a short list, no map).
         let mut parts: Vec<(usize, MerchantTotals)> = Vec::with_capacity(1);
@@ -417,7 +436,13 @@ impl Pass<'_> {
         }
         let split_parts: Vec<(MerchantTotals, &[SplitLine])> = parts
             .iter()
-            .map(|(index, totals)| (*totals, bindings.splits[*index].as_slice()))
+            .map(|(index, totals)| {
+                let lines = candidate_lines
+                    .get(*index)
+                    .and_then(|range| plan.lines.get(range.clone()))
+                    .unwrap_or_default();
+                (*totals, lines)
+            })
             .collect();
         let held = plan.held.contains(mid);
         let legs = merchant_legs(&split_parts, held)
