@@ -27,7 +27,9 @@
 //!    credits, or an auto-debit), and a ledger transfer per leg between the
 //!    merchant's payable account and the account's payout clearing account.
 //!    A chunk is ONE commit: its clearing accounts, its transfers, its
-//!    settlement rows and the run's progress (the last MID done);
+//!    settlement rows and the run's progress (the last MID done). The next
+//!    chunk is built on a thread of its own while one commits (it depends
+//!    only on the plan and the sums, not on the commits before);
 //! 4. ends with one commit creating a `payout` resource per account and
 //!    kind (amounts summed from the legs as the chunks commit, or read from
 //!    the stored legs when the pass was resumed; the same sums either way)
