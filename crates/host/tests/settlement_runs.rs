@@ -302,6 +302,43 @@ fn an_empty_day_makes_an_empty_run(url: &str) {
     assert!(all_settlements(&mut store).is_empty());
 }
 
+/// A store prepared for settlement on its own connection leaves the WAL to
+/// be checkpointed later: the files as they are when the run returns (a
+/// crash then) hold the whole run, and the ledger is sound.
+#[test]
+fn a_run_on_a_prepared_store_is_whole_in_its_files_before_any_checkpoint() {
+    let database = store::testing::TestDatabase::sqlite("prepared_run");
+    let path = database.url().strip_prefix("sqlite:").unwrap().to_owned();
+    let mut store = prepared(database.url());
+    host::settlement::prepare_store(&mut store).unwrap();
+    let report = settle(&mut store, date(), Cycle::T1, &options(2), &mut |_| {}).unwrap();
+    assert_eq!(
+        (report.run.status.as_str(), report.run.settlements),
+        ("settled", 5)
+    );
+    let expected = (
+        all_settlements(&mut store),
+        balances(&mut store),
+        payouts_of(&mut store),
+    );
+    // Copied while the store is open: no close has checkpointed the WAL.
+    let copy = store::testing::TestDatabase::sqlite("prepared_run_copy");
+    let copy_path = copy.url().strip_prefix("sqlite:").unwrap().to_owned();
+    std::fs::copy(&path, &copy_path).unwrap();
+    let wal = std::fs::read(format!("{path}-wal")).unwrap();
+    assert!(!wal.is_empty(), "the run's commits are in the WAL");
+    std::fs::write(format!("{copy_path}-wal"), wal).unwrap();
+    drop(store);
+    let mut reopened = Store::open(copy.url()).unwrap();
+    let run = reopened.settlement_run("SR-20261124-T1").unwrap().unwrap();
+    assert_eq!((run.status.as_str(), run.settlements), ("settled", 5));
+    assert_eq!(all_settlements(&mut reopened), expected.0);
+    assert_eq!(balances(&mut reopened), expected.1);
+    assert_eq!(payouts_of(&mut reopened), expected.2);
+    let ledger = reopened.verify_ledger().unwrap();
+    assert!(ledger.violations.is_empty() && ledger.debits_total == ledger.credits_total);
+}
+
 store::on_both_engines!(
     scripted_day_settles_exactly,
     rerun_changes_nothing_and_late_items_get_a_pass,

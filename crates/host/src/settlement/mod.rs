@@ -27,7 +27,9 @@
 //!    credits, or an auto-debit), and a ledger transfer per leg between the
 //!    merchant's payable account and the account's payout clearing account.
 //!    A chunk is ONE commit: its clearing accounts, its transfers, its
-//!    settlement rows and the run's progress (the last MID done);
+//!    settlement rows and the run's progress (the last MID done). The next
+//!    chunk is built on a thread of its own while one commits (it depends
+//!    only on the plan and the sums, not on the commits before);
 //! 4. ends with one commit creating a `payout` resource per account and
 //!    kind (amounts summed from the legs as the chunks commit, or read from
 //!    the stored legs when the pass was resumed; the same sums either way)
@@ -143,9 +145,22 @@ pub fn presum<I: SettleIo>(io: &mut I, now_ns: u64) -> Option<store::PresumRepor
 /// and are read back. (The server's writer has its own cache.)
 pub const RUN_CACHE_KIB: u32 = 65_536;
 
+/// WAL pages after which a commit of a store that runs settlement on its
+/// own connection checkpoints (SQLite's automatic checkpoint; the store's
+/// usual bound is 16 384). A pass of 100 000 merchants writes about 30 000
+/// pages: under the usual bound two of its commits (the last one, with
+/// its 100 000 payouts, always) would copy the whole WAL into the database
+/// and sync it before returning. A checkpoint makes nothing more durable
+/// (every commit is synced to the WAL), so the run's commits leave it to
+/// the store's close (`posbridge settle` ends there) or to a later commit
+/// past this bound: the WAL stays bounded, at about 512 MiB plus one
+/// commit. (The server's writer checkpoints on a thread of its own.)
+pub const RUN_WAL_AUTOCHECKPOINT_PAGES: u32 = 131_072;
+
 /// Gives a store's own SQLite connection the page cache of
-/// [`RUN_CACHE_KIB`] for the runs it will carry out (nothing on PostgreSQL,
-/// whose cache is the server's).
+/// [`RUN_CACHE_KIB`] and the checkpoint bound of
+/// [`RUN_WAL_AUTOCHECKPOINT_PAGES`] for the runs it will carry out
+/// (nothing on PostgreSQL, whose cache and checkpoints are the server's).
 ///
 /// # Errors
 /// Storage errors.
@@ -153,7 +168,10 @@ pub fn prepare_store(store: &mut Store) -> store::Result<()> {
     if store.kind() != store::EngineKind::Sqlite {
         return Ok(());
     }
-    store.execute_sql(&format!("PRAGMA cache_size=-{RUN_CACHE_KIB}"))
+    store.execute_sql(&format!(
+        "PRAGMA cache_size=-{RUN_CACHE_KIB}; \
+         PRAGMA wal_autocheckpoint={RUN_WAL_AUTOCHECKPOINT_PAGES};"
+    ))
 }
 
 /// The run id of a date and cycle: `SR-YYYYMMDD-T1`.

@@ -5,8 +5,13 @@
 //! Wire → domain translation of the documents happens here, once per pass
 //! (never per merchant): documents are read into small typed views that
 //! skip the fields a run does not need, bindings are grouped by merchant
-//! as the in-force rule takes them, and every split account's payout
-//! clearing ledger account is derived once. Only id, scope and document
+//! as the in-force rule takes them, and every split line's payout
+//! clearing ledger account is derived once. The merchants are one list in
+//! MID order (payable account and bindings together), their bindings and
+//! split lines in flat lists they index: a pass looks each merchant up
+//! once, near the last one (it settles in MID order), rather than hashing
+//! into three maps of 100 000 entries, and a plan is a few allocations per
+//! merchant to make and to free. Only id, scope and document
 //! are read, and of merchants and accounts only the documents that may
 //! hold a risk hold or a payout threshold (the engine filters by text, see
 //! `store::Store::settlement_plan_documents`). A binding whose document
@@ -42,13 +47,15 @@ pub struct AccountPolicy {
     pub approvals_required: u64,
 }
 
-/// A merchant's approved bindings, as the in-force rule takes them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MerchantBindings {
-    /// Id, terminals and first date of each.
-    pub candidates: Vec<ApprovedBinding>,
-    /// The split of each, in the same order.
-    pub splits: Vec<Vec<SplitLine>>,
+/// A merchant as a pass settles it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantPlan {
+    /// MID.
+    pub mid: String,
+    /// Payable ledger account (host merchant record), if any.
+    pub payable: Option<u128>,
+    /// Its approved bindings: a range of [`Plan::candidates`] (empty: none).
+    pub bindings: std::ops::Range<usize>,
 }
 
 /// Everything a pass settles by.
@@ -56,15 +63,20 @@ pub struct MerchantBindings {
 pub struct Plan {
     /// MIDs whose document says `"risk_hold": true`.
     pub held: HashSet<String>,
-    /// Approved bindings by MID.
-    pub bindings: HashMap<String, MerchantBindings>,
-    /// Payout clearing ledger account of every account a binding names.
-    pub clearing: HashMap<String, u128>,
+    /// Merchants with a payable account or an approved binding, by MID
+    /// (byte order), each once.
+    pub merchants: Vec<MerchantPlan>,
+    /// Approved bindings (id, terminals, first date), grouped by merchant.
+    pub candidates: Vec<ApprovedBinding>,
+    /// The split of each candidate: a range of [`Plan::lines`].
+    pub candidate_lines: Vec<std::ops::Range<usize>>,
+    /// Split lines of every candidate.
+    pub lines: Vec<SplitLine>,
+    /// The payout clearing ledger account of each of [`Plan::lines`].
+    pub clearing: Vec<u128>,
     /// Policies by account id: those with a payout threshold (any other
     /// account's policy is the default: no threshold).
     pub accounts: HashMap<String, AccountPolicy>,
-    /// Payable ledger account by MID (host merchant records).
-    pub payables: HashMap<String, u128>,
 }
 
 /// Reads the documents of `kind` (see `store::Store::settlement_plan_documents`).
@@ -113,46 +125,117 @@ impl Plan {
                 plan.held.insert(row.id);
             }
         }
-        let bindings = documents(io, "binding", Some("approved"), None)?;
-        // Sized once: growing maps of 100 000 merchants rehashes them often.
-        plan.bindings.reserve(bindings.len());
-        plan.clearing.reserve(bindings.len());
-        for row in bindings {
+        let documents_read = documents(io, "binding", Some("approved"), None)?;
+        let mut bindings = Vec::with_capacity(documents_read.len());
+        for row in documents_read {
             match parse_binding(&row) {
-                Some((mid, binding)) => {
-                    for split in &binding.splits {
-                        if !plan.clearing.contains_key(&split.account) {
-                            let id = super::clearing_account(&split.account);
-                            plan.clearing.insert(split.account.clone(), id);
-                        }
-                    }
-                    let merchant = plan.bindings.entry(mid).or_default();
-                    merchant.candidates.push(binding.binding);
-                    merchant.splits.push(binding.splits);
-                }
+                Some(binding) => bindings.push(binding),
                 None => tracing::warn!(binding = %row.id, "unreadable binding left out"),
             }
         }
+        // By MID; a merchant's bindings stay in the order read (stable).
+        bindings.sort_by(|a, b| a.0.cmp(&b.0));
         for row in documents(io, "account", None, Some("amount_minor"))? {
             let view = serde_json::from_str::<AccountView>(&row.document).unwrap_or_default();
             plan.accounts.insert(row.id, parse_policy(&view.policy));
         }
-        let merchants = io.read(|store| store.host_rows(HostTable::Merchants))?;
-        plan.payables.reserve(merchants.len());
-        for (mid, body) in merchants {
-            if let Some(account) = payable_account(&body) {
-                plan.payables.insert(mid, account);
-            }
-        }
+        let mut payables: Vec<(String, Option<u128>)> = io
+            .read(|store| store.host_rows(HostTable::Merchants))?
+            .into_iter()
+            .map(|(mid, body)| {
+                let account = payable_account(&body);
+                (mid, account)
+            })
+            .collect();
+        payables.sort_by(|a, b| a.0.cmp(&b.0));
+        plan.merge(payables, bindings);
         Ok(plan)
     }
 
-    /// The payout clearing ledger account of `account`.
+    /// Fills [`Plan::merchants`] from the payable accounts and the
+    /// bindings, both by MID.
+    fn merge(
+        &mut self,
+        payables: Vec<(String, Option<u128>)>,
+        bindings: Vec<(String, PlanBinding)>,
+    ) {
+        self.merchants.reserve(payables.len().max(bindings.len()));
+        self.candidates.reserve(bindings.len());
+        self.candidate_lines.reserve(bindings.len());
+        self.lines.reserve(bindings.len());
+        self.clearing.reserve(bindings.len());
+        let mut payables = payables.into_iter().peekable();
+        let mut bindings = bindings.into_iter().peekable();
+        loop {
+            // The next MID of either list.
+            let mid = match (payables.peek(), bindings.peek()) {
+                (Some((p, _)), Some((b, _))) => p.min(b).clone(),
+                (Some((p, _)), None) => p.clone(),
+                (None, Some((b, _))) => b.clone(),
+                (None, None) => break,
+            };
+            let mut payable = None;
+            while let Some((_, account)) = payables.next_if(|(p, _)| *p == mid) {
+                // A MID is one host record (were it not, the last one
+                // with an account would count).
+                payable = account.or(payable);
+            }
+            let first = self.candidates.len();
+            while let Some((_, binding)) = bindings.next_if(|(b, _)| *b == mid) {
+                let start = self.lines.len();
+                for line in binding.splits {
+                    self.clearing.push(super::clearing_account(&line.account));
+                    self.lines.push(line);
+                }
+                self.candidate_lines.push(start..self.lines.len());
+                self.candidates.push(binding.binding);
+            }
+            let bindings = first..self.candidates.len();
+            self.merchants.push(MerchantPlan {
+                mid,
+                payable,
+                bindings,
+            });
+        }
+    }
+
+    /// The merchant `mid`, looked for first at `*cursor` (where the last
+    /// lookup ended: a pass goes in MID order), then by binary search;
+    /// `*cursor` is left after it.
     #[must_use]
-    pub fn clearing_account(&self, account: &str) -> u128 {
-        self.clearing
-            .get(account)
-            .copied()
+    pub fn merchant(&self, mid: &str, cursor: &mut usize) -> Option<&MerchantPlan> {
+        let at = match self.merchants.get(*cursor) {
+            Some(next) if next.mid == mid => *cursor,
+            _ => self
+                .merchants
+                .binary_search_by(|m| m.mid.as_str().cmp(mid))
+                .ok()?,
+        };
+        *cursor = at + 1;
+        self.merchants.get(at)
+    }
+
+    /// The payout clearing ledger account of `account`, from the split
+    /// lines of `merchant`'s bindings (derived when none names it).
+    #[must_use]
+    pub fn clearing_account(&self, merchant: Option<&MerchantPlan>, account: &str) -> u128 {
+        let lines = merchant.filter(|m| !m.bindings.is_empty()).and_then(|m| {
+            let first = self.candidate_lines.get(m.bindings.start)?.start;
+            let last = self
+                .candidate_lines
+                .get(m.bindings.end.checked_sub(1)?)?
+                .end;
+            Some(first..last)
+        });
+        lines
+            .and_then(|range| {
+                let at = self
+                    .lines
+                    .get(range.clone())?
+                    .iter()
+                    .position(|l| l.account == account)?;
+                self.clearing.get(range.start + at).copied()
+            })
             .unwrap_or_else(|| super::clearing_account(account))
     }
 }
@@ -309,6 +392,85 @@ mod tests {
         assert_eq!(policy.threshold, Some(AmountMinor(5_000_000)));
         assert_eq!(policy.approvals_required, 1);
         assert_eq!(parse_policy(&Value::Null), AccountPolicy::default());
+    }
+
+    /// Payable accounts and bindings meet by MID; lookups in any order find
+    /// the same merchants; each line's clearing account is its account's.
+    #[test]
+    fn merchants_by_mid_with_their_bindings_and_clearing_accounts() {
+        let binding = |mid: &str, id: &str, accounts: &[&str]| {
+            let splits: Vec<String> = accounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let bps = if i + 1 == accounts.len() { 10_000 } else { 0 };
+                    if bps == 0 {
+                        format!(r#"{{"account":"{a}","fixed":{{"amount_minor":100}}}}"#)
+                    } else {
+                        format!(r#"{{"account":"{a}","share_bps":{bps}}}"#)
+                    }
+                })
+                .collect();
+            let document = format!(r#"{{"mid":"{mid}","splits":[{}]}}"#, splits.join(","));
+            let mut row = row(&document);
+            row.id = id.into();
+            parse_binding(&row).unwrap()
+        };
+        let payables = vec![
+            ("M1".to_owned(), Some(11)),
+            ("M3".to_owned(), None),
+            ("M4".to_owned(), Some(44)),
+        ];
+        let bindings = vec![
+            binding("M1", "BND-2", &["RENT", "ACC-1"]),
+            binding("M1", "BND-1", &["ACC-1B"]),
+            binding("M2", "BND-3", &["ACC-2"]),
+        ];
+        let mut plan = Plan::default();
+        plan.merge(payables, bindings);
+        let mids: Vec<&str> = plan.merchants.iter().map(|m| m.mid.as_str()).collect();
+        assert_eq!(mids, ["M1", "M2", "M3", "M4"]);
+        let payables: Vec<Option<u128>> = plan.merchants.iter().map(|m| m.payable).collect();
+        assert_eq!(payables, [Some(11), None, None, Some(44)]);
+        let m1 = &plan.merchants[0];
+        let ids: Vec<&str> = plan.candidates[m1.bindings.clone()]
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            ["BND-2", "BND-1"],
+            "a merchant's bindings in the order read"
+        );
+        let lines = &plan.lines[plan.candidate_lines[m1.bindings.start].clone()];
+        assert_eq!(lines[0].account, "RENT");
+        assert!(plan.merchants[2].bindings.is_empty());
+        assert_eq!(plan.clearing.len(), plan.lines.len());
+        for (line, clearing) in plan.lines.iter().zip(&plan.clearing) {
+            assert_eq!(*clearing, super::super::clearing_account(&line.account));
+        }
+        let mut cursor = 0;
+        for mid in ["M4", "M1", "M2", "M0", "M3", "M5", "M4"] {
+            let found = plan.merchant(mid, &mut cursor).map(|m| m.mid.as_str());
+            let expected = plan
+                .merchants
+                .iter()
+                .find(|m| m.mid == mid)
+                .map(|m| m.mid.as_str());
+            assert_eq!(found, expected, "{mid}");
+        }
+        let m1 = plan.merchant("M1", &mut cursor);
+        for account in ["RENT", "ACC-1", "ACC-1B", "ACC-2", "OTHER"] {
+            assert_eq!(
+                plan.clearing_account(m1, account),
+                super::super::clearing_account(account),
+                "{account}"
+            );
+        }
+        assert_eq!(
+            plan.clearing_account(None, "ACC-2"),
+            super::super::clearing_account("ACC-2")
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use store::{
 };
 
 use super::documents::{payout_id, payout_puts};
-use super::plan::Plan;
+use super::plan::{MerchantPlan, Plan};
 use super::{SettleError, SettleIo, run_id, transfer_id};
 use crate::seed::{LEDGER_CNY, LEDGER_CODE};
 
@@ -211,6 +211,13 @@ fn commit_run<I: SettleIo>(
     Ok(outcomes)
 }
 
+/// The ledger writes of a chunk: its transfers and the clearing accounts
+/// they move (created if missing).
+struct ChunkLedger {
+    transfers: Vec<NewTransfer>,
+    accounts: BTreeMap<u128, NewAccount>,
+}
+
 struct Pass<'a> {
     date: BusinessDate,
     cycle: Cycle,
@@ -245,56 +252,68 @@ impl Pass<'_> {
         // the whole pass; a resumed pass reads them from the stored legs.
         let mut payouts = done.is_empty().then(BTreeMap::new);
         let chunk_size = self.options.chunk_merchants.max(1);
-        let mut chunks = 0;
-        let mut ordinal = start;
-        while ordinal < groups.len() {
-            let end = (ordinal + chunk_size).min(groups.len());
-            self.chunk(
-                io,
-                report,
-                &plan,
-                &groups[ordinal..end],
-                ordinal,
-                payouts.as_mut(),
-            )?;
-            ordinal = end;
-            chunks += 1;
-            (self.progress)(Progress {
-                done: end,
-                total: groups.len(),
+        let ranges: Vec<(usize, usize)> = (start..groups.len())
+            .step_by(chunk_size)
+            .map(|first| (first, (first + chunk_size).min(groups.len())))
+            .collect();
+        let builder = Builder {
+            date: self.date,
+            cycle: self.cycle,
+            run: report.run.clone(),
+            plan: &plan,
+        };
+        // The next chunk is built on a thread of its own while this one
+        // commits (building reads only the plan and the sums; the ids it
+        // derives name the merchant's ordinal, not the commits before).
+        std::thread::scope(|scope| -> Result<(), SettleError> {
+            let (sender, built) = std::sync::mpsc::sync_channel(CHUNKS_BUILT_AHEAD_MAX);
+            let (builder, groups) = (&builder, &groups);
+            scope.spawn(move || {
+                for (first, end) in ranges {
+                    let chunk = builder.chunk(&groups[first..end], first);
+                    let failed = chunk.is_err();
+                    // A send fails once the committing side has stopped.
+                    if sender.send(chunk.map(|c| (c, end))).is_err() || failed {
+                        break;
+                    }
+                }
             });
-            if self.options.stop_after_chunks == Some(chunks) {
-                return Err(SettleError::Stopped(chunks));
+            let mut chunks = 0;
+            for chunk in built {
+                let (chunk, end) = chunk?;
+                self.commit_chunk(io, report, chunk, payouts.as_mut())?;
+                chunks += 1;
+                (self.progress)(Progress {
+                    done: end,
+                    total: groups.len(),
+                });
+                if self.options.stop_after_chunks == Some(chunks) {
+                    return Err(SettleError::Stopped(chunks));
+                }
             }
-        }
+            Ok(())
+        })?;
         self.finish(io, report, &plan, payouts)
     }
 
-    fn chunk<I: SettleIo>(
+    /// Commits a built chunk with the run's progress.
+    fn commit_chunk<I: SettleIo>(
         &self,
         io: &mut I,
         report: &mut RunReport,
-        plan: &Plan,
-        groups: &[&[MerchantAggregate]],
-        first_ordinal: usize,
+        chunk: BuiltChunk,
         payouts: Option<&mut BTreeMap<String, PayoutTotal>>,
     ) -> Result<(), SettleError> {
-        let mut settlements = Vec::with_capacity(groups.len());
-        let mut transfers = Vec::new();
-        let mut accounts = BTreeMap::new();
-        let mut items = 0;
-        for (offset, group) in groups.iter().enumerate() {
-            let ordinal = (first_ordinal + offset) as u64;
-            let settlement = self.merchant(&report.run, plan, group, ordinal, &mut transfers)?;
-            for leg in &settlement.legs {
-                let id = plan.clearing_account(&leg.account);
-                accounts.insert(id, NewAccount::new(AccountId(id), LEDGER_CNY, LEDGER_CODE));
-            }
-            items += settlement.items;
-            settlements.push(settlement);
-        }
+        let BuiltChunk {
+            settlements,
+            ledger,
+            items,
+        } = chunk;
         let mut next = report.run.clone();
-        next.pass_done_mid = groups.last().map(|g| g[0].mid.clone()).unwrap_or_default();
+        next.pass_done_mid = settlements
+            .last()
+            .map(|s| s.mid.clone())
+            .unwrap_or_default();
         next.settlements += settlements.len() as u64;
         next.items += items;
         next.updated_at_ns = self.options.now_ns;
@@ -303,8 +322,8 @@ impl Pass<'_> {
             add_payouts(payouts, &settlements)?;
         }
         let ops = vec![
-            WriteOp::CreateAccounts(accounts.into_values().collect()),
-            WriteOp::CreateTransfers(transfers),
+            WriteOp::CreateAccounts(ledger.accounts.into_values().collect()),
+            WriteOp::CreateTransfers(ledger.transfers),
         ];
         let steps = Steps {
             before: ops,
@@ -314,124 +333,6 @@ impl Pass<'_> {
         commit_run(io, &report.run, next.clone(), steps, self.options.now_ns)?;
         report.run = next;
         Ok(())
-    }
-
-    /// One merchant's settlement, and its transfers appended to `transfers`.
-    fn merchant(
-        &self,
-        run: &SettlementRun,
-        plan: &Plan,
-        group: &[MerchantAggregate],
-        ordinal: u64,
-        transfers: &mut Vec<NewTransfer>,
-    ) -> Result<Settlement, SettleError> {
-        let mid = group[0].mid.clone();
-        let overflow = || SettleError::Corrupt(format!("merchant {mid}: totals overflow"));
-        let mut sums = ItemSums::default();
-        let mut items = 0;
-        for aggregate in group {
-            sums = add_sums(sums, sums_of(aggregate)).ok_or_else(overflow)?;
-            items += aggregate.items;
-        }
-        let net = totals_of(&sums).net().ok_or_else(overflow)?;
-        let (legs, outcome) = self.legs(plan, &mid, group)?;
-        let payable = plan.payables.get(&mid).copied();
-        let (legs, outcome) = match payable {
-            None => (Vec::new(), "no_ledger_account"),
-            Some(_) => (legs, outcome),
-        };
-        let mut stored = Vec::with_capacity(legs.len());
-        for (index, leg) in legs.iter().enumerate() {
-            let id = transfer_id(self.date, self.cycle, run.passes, ordinal, index as u16);
-            let clearing = plan.clearing_account(&leg.account);
-            let payable = payable.unwrap_or_default();
-            let (debit, credit) = match leg.kind {
-                LegKind::Debit => (clearing, payable),
-                LegKind::Credit | LegKind::Held => (payable, clearing),
-            };
-            let amount = u64::try_from(leg.amount.0).map_err(|_| overflow())?;
-            transfers.push(NewTransfer::new(
-                TransferId(id),
-                AccountId(debit),
-                AccountId(credit),
-                amount,
-                LEDGER_CNY,
-                LEDGER_CODE,
-            ));
-            stored.push(SettlementLeg {
-                account: leg.account.clone(),
-                kind: leg.kind.as_str().to_owned(),
-                amount_minor: leg.amount.0,
-                payout_id: payout_id(&run.run_id, run.passes, &leg.account, leg.kind),
-                transfer_id: id,
-                payout_status: String::new(),
-            });
-        }
-        Ok(Settlement {
-            run_id: run.run_id.clone(),
-            pass: run.passes,
-            mid,
-            business_date: run.business_date.clone(),
-            cycle: run.cycle.clone(),
-            items,
-            sums,
-            net_minor: net.0,
-            outcome: outcome.to_owned(),
-            legs: stored,
-        })
-    }
-
-    /// The legs of a merchant by the bindings in force for its terminals;
-    /// `unbound` (no legs) when a terminal has none.
-    fn legs(
-        &self,
-        plan: &Plan,
-        mid: &str,
-        group: &[MerchantAggregate],
-    ) -> Result<(Vec<Leg>, &'static str), SettleError> {
-        let Some(bindings) = plan.bindings.get(mid) else {
-            return Ok((Vec::new(), "unbound"));
-        };
-        let candidates = bindings.candidates.as_slice();
-        // Totals by binding, in the order of the candidates (a merchant has
-        // one or a few bindings: a short list, no map).
-        let mut parts: Vec<(usize, MerchantTotals)> = Vec::with_capacity(1);
-        for aggregate in group {
-            let Some(chosen) = binding_in_force(candidates, &aggregate.tid, self.date) else {
-                return Ok((Vec::new(), "unbound"));
-            };
-            let index = candidates
-                .iter()
-                .position(|c| c.id == chosen.id)
-                .unwrap_or_default();
-            let at = match parts.binary_search_by_key(&index, |(i, _)| *i) {
-                Ok(at) => at,
-                Err(at) => {
-                    parts.insert(at, (index, MerchantTotals::default()));
-                    at
-                }
-            };
-            let part = &mut parts[at].1;
-            *part = domain::payouts::add_totals(*part, totals_of(&sums_of(aggregate)))
-                .ok_or_else(|| SettleError::Corrupt(format!("merchant {mid}: overflow")))?;
-        }
-        let split_parts: Vec<(MerchantTotals, &[SplitLine])> = parts
-            .iter()
-            .map(|(index, totals)| (*totals, bindings.splits[*index].as_slice()))
-            .collect();
-        let held = plan.held.contains(mid);
-        let legs = merchant_legs(&split_parts, held)
-            .map_err(|e| SettleError::Corrupt(format!("merchant {mid}: {e}")))?;
-        let outcome = if legs.is_empty() {
-            "nothing"
-        } else if legs.iter().any(|l| l.kind == LegKind::Held) {
-            "held"
-        } else if legs.iter().all(|l| l.kind == LegKind::Debit) {
-            "auto_debit"
-        } else {
-            "payout"
-        };
-        Ok((legs, outcome))
     }
 
     /// Creates the pass's payouts and marks it settled, in one commit.
@@ -492,6 +393,198 @@ impl Pass<'_> {
         report.passes_finished += 1;
         report.payouts_created += totals.len() as u64;
         Ok(())
+    }
+}
+
+/// Chunks built ahead of the one committing (each up to
+/// [`RunOptions::chunk_merchants`] settlements in memory).
+const CHUNKS_BUILT_AHEAD_MAX: usize = 1;
+
+/// A chunk's settlements and ledger writes, built before its commit.
+struct BuiltChunk {
+    settlements: Vec<Settlement>,
+    ledger: ChunkLedger,
+    items: u64,
+}
+
+/// Builds the chunks of a pass: what a merchant's settlement is depends
+/// only on the pass, the plan and its sums.
+struct Builder<'p> {
+    date: BusinessDate,
+    cycle: Cycle,
+    /// The run as the pass began (its id, pass, date and cycle).
+    run: SettlementRun,
+    plan: &'p Plan,
+}
+
+impl Builder<'_> {
+    /// The settlements of `groups`, the first at `first_ordinal` in the pass.
+    fn chunk(
+        &self,
+        groups: &[&[MerchantAggregate]],
+        first_ordinal: usize,
+    ) -> Result<BuiltChunk, SettleError> {
+        let mut settlements = Vec::with_capacity(groups.len());
+        let mut ledger = ChunkLedger {
+            transfers: Vec::with_capacity(groups.len()),
+            accounts: BTreeMap::new(),
+        };
+        let mut items = 0;
+        let mut cursor = 0;
+        for (offset, group) in groups.iter().enumerate() {
+            let ordinal = (first_ordinal + offset) as u64;
+            let merchant = self.plan.merchant(&group[0].mid, &mut cursor);
+            let settlement = self.merchant(merchant, group, ordinal, &mut ledger)?;
+            items += settlement.items;
+            settlements.push(settlement);
+        }
+        Ok(BuiltChunk {
+            settlements,
+            ledger,
+            items,
+        })
+    }
+
+    /// One merchant's settlement, its transfers and the clearing accounts
+    /// they move added to `ledger`.
+    fn merchant(
+        &self,
+        merchant: Option<&MerchantPlan>,
+        group: &[MerchantAggregate],
+        ordinal: u64,
+        ledger: &mut ChunkLedger,
+    ) -> Result<Settlement, SettleError> {
+        let mid = group[0].mid.clone();
+        let overflow = || SettleError::Corrupt(format!("merchant {mid}: totals overflow"));
+        let mut sums = ItemSums::default();
+        let mut items = 0;
+        for aggregate in group {
+            sums = add_sums(sums, sums_of(aggregate)).ok_or_else(overflow)?;
+            items += aggregate.items;
+        }
+        let net = totals_of(&sums).net().ok_or_else(overflow)?;
+        let (legs, outcome) = self.legs(merchant, &mid, group)?;
+        let payable = merchant.and_then(|m| m.payable);
+        let (legs, outcome) = match payable {
+            None => (Vec::new(), "no_ledger_account"),
+            Some(_) => (legs, outcome),
+        };
+        let mut stored = Vec::with_capacity(legs.len());
+        for (index, leg) in legs.iter().enumerate() {
+            let id = transfer_id(
+                self.date,
+                self.cycle,
+                self.run.passes,
+                ordinal,
+                index as u16,
+            );
+            let clearing = self.plan.clearing_account(merchant, &leg.account);
+            ledger
+                .accounts
+                .entry(clearing)
+                .or_insert_with(|| NewAccount::new(AccountId(clearing), LEDGER_CNY, LEDGER_CODE));
+            let payable = payable.unwrap_or_default();
+            let (debit, credit) = match leg.kind {
+                LegKind::Debit => (clearing, payable),
+                LegKind::Credit | LegKind::Held => (payable, clearing),
+            };
+            let amount = u64::try_from(leg.amount.0).map_err(|_| overflow())?;
+            ledger.transfers.push(NewTransfer::new(
+                TransferId(id),
+                AccountId(debit),
+                AccountId(credit),
+                amount,
+                LEDGER_CNY,
+                LEDGER_CODE,
+            ));
+            stored.push(SettlementLeg {
+                account: leg.account.clone(),
+                kind: leg.kind.as_str().to_owned(),
+                amount_minor: leg.amount.0,
+                payout_id: payout_id(&self.run.run_id, self.run.passes, &leg.account, leg.kind),
+                transfer_id: id,
+                payout_status: String::new(),
+            });
+        }
+        Ok(Settlement {
+            run_id: self.run.run_id.clone(),
+            pass: self.run.passes,
+            mid,
+            business_date: self.run.business_date.clone(),
+            cycle: self.run.cycle.clone(),
+            items,
+            sums,
+            net_minor: net.0,
+            outcome: outcome.to_owned(),
+            legs: stored,
+        })
+    }
+
+    /// The legs of a merchant by the bindings in force for its terminals;
+    /// `unbound` (no legs) when a terminal has none.
+    fn legs(
+        &self,
+        merchant: Option<&MerchantPlan>,
+        mid: &str,
+        group: &[MerchantAggregate],
+    ) -> Result<(Vec<Leg>, &'static str), SettleError> {
+        let Some(bindings) = merchant
+            .map(|m| m.bindings.clone())
+            .filter(|b| !b.is_empty())
+        else {
+            return Ok((Vec::new(), "unbound"));
+        };
+        let candidates = self
+            .plan
+            .candidates
+            .get(bindings.clone())
+            .unwrap_or_default();
+        let candidate_lines = self.plan.candidate_lines.get(bindings).unwrap_or_default();
+        // Totals by binding, in the order of the candidates (a merchant has
+        // one or a few bindings: a short list, no map).
+        let mut parts: Vec<(usize, MerchantTotals)> = Vec::with_capacity(1);
+        for aggregate in group {
+            let Some(chosen) = binding_in_force(candidates, &aggregate.tid, self.date) else {
+                return Ok((Vec::new(), "unbound"));
+            };
+            let index = candidates
+                .iter()
+                .position(|c| c.id == chosen.id)
+                .unwrap_or_default();
+            let at = match parts.binary_search_by_key(&index, |(i, _)| *i) {
+                Ok(at) => at,
+                Err(at) => {
+                    parts.insert(at, (index, MerchantTotals::default()));
+                    at
+                }
+            };
+            let part = &mut parts[at].1;
+            *part = domain::payouts::add_totals(*part, totals_of(&sums_of(aggregate)))
+                .ok_or_else(|| SettleError::Corrupt(format!("merchant {mid}: overflow")))?;
+        }
+        let split_parts: Vec<(MerchantTotals, &[SplitLine])> = parts
+            .iter()
+            .map(|(index, totals)| {
+                let lines = candidate_lines
+                    .get(*index)
+                    .and_then(|range| self.plan.lines.get(range.clone()))
+                    .unwrap_or_default();
+                (*totals, lines)
+            })
+            .collect();
+        let held = self.plan.held.contains(mid);
+        let legs = merchant_legs(&split_parts, held)
+            .map_err(|e| SettleError::Corrupt(format!("merchant {mid}: {e}")))?;
+        let outcome = if legs.is_empty() {
+            "nothing"
+        } else if legs.iter().any(|l| l.kind == LegKind::Held) {
+            "held"
+        } else if legs.iter().all(|l| l.kind == LegKind::Debit) {
+            "auto_debit"
+        } else {
+            "payout"
+        };
+        Ok((legs, outcome))
     }
 }
 

@@ -10,7 +10,11 @@
 //! apart: the work the server's jobs do during the day as items come, see
 //! `store::Store::presum_settlement_items`; the run then reads partial sums,
 //! not the day's items), `presum_ranges`, `payouts`, `ledger_sound`
-//! (verified after the run).
+//! (verified after the run), `checkpoint_seconds` (on SQLite, the copy of
+//! the WAL the run's commits left into the database, timed after the run:
+//! the run's commits are durable in the WAL and leave the checkpoint to
+//! the store's close, see `host::settlement::RUN_WAL_AUTOCHECKPOINT_PAGES`;
+//! shown so that the cost is not hidden).
 //! Stderr: the seconds of each phase — the load, the run's aggregation and
 //! plan timed alone, each chunk commit of the run, the payouts — to see
 //! where a run spends its time.
@@ -152,6 +156,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     let seconds = started.elapsed().as_secs_f64();
     phases.run(&chunk_ends, seconds);
+    let checkpoint_seconds = {
+        let started = Instant::now();
+        if store.kind() == store::EngineKind::Sqlite {
+            store.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        }
+        started.elapsed().as_secs_f64()
+    };
+    phases.0.push((
+        "(after) checkpoint of the run's WAL".into(),
+        checkpoint_seconds,
+    ));
     anyhow::ensure!(
         report.run.items == args.transactions as u64
             && report.run.settlements == args.merchants as u64,
@@ -172,6 +187,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "aggregation_seconds": aggregation, "ratio_to_aggregation": ratio,
             "payouts": report.payouts_created, "load_seconds": load_seconds,
             "presum_seconds": presum_seconds, "presum_ranges": presum.ranges,
+            "checkpoint_seconds": checkpoint_seconds,
             "ledger_sound": ledger_sound,
         });
         println!("{figures}");

@@ -4,6 +4,7 @@
 use super::{ApiSql, Value, write_staged};
 use crate::engine::Staged;
 use crate::settlement_items::write_items;
+use crate::settlement_writes::Param;
 use crate::{Result, StoreError};
 
 impl ApiSql for crate::sqlite::Sqlite {
@@ -22,6 +23,28 @@ impl rusqlite::ToSql for Value {
             Value::Bytes(bytes) => ValueRef::Blob(bytes),
         }))
     }
+}
+
+/// Binds a borrowed parameter as it is (SQLite copies it once).
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Param::Text(text) => ValueRef::Text(text.as_bytes()),
+            Param::Int(int) => ValueRef::Integer(*int),
+        }))
+    }
+}
+
+/// Runs a statement that returns no rows (a cached one).
+fn sqlite_execute(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    params: &[Param<'_>],
+) -> Result<()> {
+    let mut statement = connection.prepare_cached(sql)?;
+    statement.execute(rusqlite::params_from_iter(params))?;
+    Ok(())
 }
 
 fn sqlite_query(
@@ -57,6 +80,7 @@ pub(crate) fn write_sqlite(connection: &rusqlite::Connection, staged: &Staged) -
     write_staged(&staged.api, &mut execute)?;
     // Settlement items are written by the SQLite engine itself (one cached
     // statement per row, see `sqlite::write_settlement_items`).
+    let mut execute = |sql: &str, params: &[Param<'_>]| sqlite_execute(connection, sql, params);
     crate::settlement_writes::write_runs(&staged.settlement_runs, &mut execute)
 }
 
@@ -124,5 +148,18 @@ pub(crate) fn write_pg(
     let mut execute = |sql: &str, params: &[Value]| pg_query(transaction, sql, params).map(drop);
     write_staged(&staged.api, &mut execute)?;
     write_items(&staged.settlement_items, &mut execute)?;
+    let mut execute = |sql: &str, params: &[Param<'_>]| {
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|param| -> &(dyn postgres::types::ToSql + Sync) {
+                match param {
+                    Param::Text(text) => text,
+                    Param::Int(int) => int,
+                }
+            })
+            .collect();
+        transaction.execute(&pg_sql(sql), &refs)?;
+        Ok(())
+    };
     crate::settlement_writes::write_runs(&staged.settlement_runs, &mut execute)
 }
