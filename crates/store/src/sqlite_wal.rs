@@ -50,6 +50,12 @@ impl DurableSync for WalSync {
     }
 }
 
+/// The WAL's length (pages) from which the writer catches a checkpoint up:
+/// the catch-up costs the writer a sync of the WAL and one of the database
+/// (milliseconds on a slow disk, during which commits wait), so a short WAL
+/// is left to grow a little first.
+const CATCH_UP_FRAMES_MIN: i64 = 8_192;
+
 /// A thread of its own that checkpoints the WAL when asked, through its own
 /// `synchronous=FULL` connection. A checkpoint copies pages into the database
 /// file and syncs it, which can take tens of milliseconds: on the sync thread
@@ -60,10 +66,11 @@ impl DurableSync for WalSync {
 /// write transaction begins with every frame copied: the WAL would grow to
 /// the writer's automatic checkpoint (16,384 pages), which copies all of it
 /// inside a commit (tens of milliseconds, every second or so under load).
-/// So after each checkpoint that copied everything there was, the thread
-/// tells the writer, which copies the few frames committed since, itself,
-/// before its next transaction (no other writer: it completes, in about a
-/// millisecond), and that transaction starts the WAL over.
+/// So after a checkpoint that copied everything there was, of a WAL of at
+/// least [`CATCH_UP_FRAMES_MIN`] pages, the thread tells the writer, which
+/// copies the few frames committed since, itself, before its next
+/// transaction (no other writer: it completes), and that transaction starts
+/// the WAL over.
 pub(crate) struct Checkpoints {
     /// Dropped to stop the thread.
     ask: Option<std::sync::mpsc::SyncSender<()>>,
@@ -87,8 +94,10 @@ impl Checkpoints {
                     // when asked next.
                     let copied =
                         connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                            let frames: i64 = row.get(1)?;
                             Ok(row.get::<_, i64>(0)? == 0
-                                && row.get::<_, i64>(1)? == row.get::<_, i64>(2)?)
+                                && frames >= CATCH_UP_FRAMES_MIN
+                                && frames == row.get::<_, i64>(2)?)
                         });
                     if copied.unwrap_or(false) {
                         caught_up.store(true, Ordering::Release);
