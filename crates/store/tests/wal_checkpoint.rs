@@ -16,23 +16,31 @@ fn transfer(id: u128) -> NewTransfer {
     NewTransfer::new(TransferId(id), AccountId(1), AccountId(2), 1, CNY, 1)
 }
 
-#[test]
-fn the_sync_thread_copies_the_wal_into_the_database() {
-    let database = TestDatabase::sqlite("wal_checkpoint");
+/// A writer over a fresh SQLite file with accounts 1 and 2; the database
+/// (kept alive by the caller) and its path.
+fn writer_with_accounts(name: &str) -> (TestDatabase, String, Writer) {
+    let database = TestDatabase::sqlite(name);
     let path = database.url().strip_prefix("sqlite:").unwrap().to_owned();
     let writer = Writer::start(
         Store::open(database.url()).unwrap(),
         WriterConfig::default(),
     )
     .unwrap();
-    let handle = writer.handle();
     let accounts = vec![
         NewAccount::new(AccountId(1), CNY, 1),
         NewAccount::new(AccountId(2), CNY, 1),
     ];
-    handle
+    writer
+        .handle()
         .write(vec![WriteOp::CreateAccounts(accounts)])
         .unwrap();
+    (database, path, writer)
+}
+
+#[test]
+fn the_sync_thread_copies_the_wal_into_the_database() {
+    let (_database, path, writer) = writer_with_accounts("wal_checkpoint");
+    let handle = writer.handle();
     let transfers: Vec<NewTransfer> = (1..=2_000).map(transfer).collect();
     handle
         .write(vec![WriteOp::CreateTransfers(transfers)])
@@ -75,21 +83,8 @@ fn wal_restarts(path: &str) -> u32 {
 #[test]
 fn under_continuous_commits_the_wal_starts_over() {
     const CALLERS: u128 = 4;
-    let database = TestDatabase::sqlite("wal_restart");
-    let path = database.url().strip_prefix("sqlite:").unwrap().to_owned();
-    let writer = Writer::start(
-        Store::open(database.url()).unwrap(),
-        WriterConfig::default(),
-    )
-    .unwrap();
+    let (_database, path, writer) = writer_with_accounts("wal_restart");
     let handle = writer.handle();
-    let accounts = vec![
-        NewAccount::new(AccountId(1), CNY, 1),
-        NewAccount::new(AccountId(2), CNY, 1),
-    ];
-    handle
-        .write(vec![WriteOp::CreateAccounts(accounts)])
-        .unwrap();
     let before = wal_restarts(&path);
     // Callers that always have the next request waiting: every checkpoint
     // of the checkpoint thread runs while the writer commits, and cannot
