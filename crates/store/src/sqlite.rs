@@ -139,7 +139,7 @@ pub(crate) struct Sqlite {
     /// committed inserts).
     rowids: IdMap<u128, i64>,
     /// Set by the checkpoint thread after a checkpoint that copied every
-    /// frame there was: the writer then copies the few committed since,
+    /// frame of a long enough WAL: the writer then copies the few committed since,
     /// itself, before its next transaction, which then starts the WAL over
     /// (see [`Checkpoints`]).
     checkpoint_caught_up: Option<Arc<AtomicBool>>,
