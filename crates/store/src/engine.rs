@@ -111,6 +111,25 @@ pub(crate) trait Engine: Send + crate::api::ApiSql {
     fn restore_sync(&mut self) -> Result<()> {
         Ok(())
     }
+    /// Whether [`Engine::write_held`] can leave its transaction open for
+    /// later batches to join (SQLite): the writer then commits once per
+    /// sync of the WAL, so that the pages every batch touches (the ends of
+    /// the tables, the balances) reach the WAL once per sync, not once per
+    /// batch.
+    fn holds_commits(&self) -> bool {
+        false
+    }
+    /// Writes `staged` like [`Engine::write`] but leaves it uncommitted, in
+    /// a transaction that later held writes join, until
+    /// [`Engine::commit_held`]. A failed write undoes only its own rows.
+    fn write_held(&mut self, staged: &Staged) -> Result<()> {
+        self.write(staged)
+    }
+    /// Commits every held write; `false` when none was held. On an error,
+    /// every held write is undone.
+    fn commit_held(&mut self) -> Result<bool> {
+        Ok(false)
+    }
     /// Inserts `rows` plain rows of a transfer's width, `batch` per commit
     /// (the benchmark's baseline); returns each batch's commit latency in µs.
     fn insert_plain_rows(&mut self, rows: u64, batch: u64) -> Result<Vec<u64>>;

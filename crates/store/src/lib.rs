@@ -52,6 +52,7 @@ mod settlement_presum;
 mod settlement_runs;
 mod settlement_writes;
 mod sqlite;
+mod sqlite_rows;
 mod sqlite_wal;
 mod store;
 pub mod testing;

@@ -20,97 +20,12 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::codec::{id_bytes, id_from, narrow, to_i64, to_u64};
 use crate::engine::{DurableSync, Engine, Staged};
 use crate::hash::IdMap;
-use crate::host_rows::{HostRow, HostTable, latest_per_key};
+use crate::host_rows::{HostTable, latest_per_key};
 use crate::migrate::{CREATE_SCHEMA_MIGRATIONS, MIGRATIONS, SQLITE, render};
+pub(crate) use crate::sqlite_rows::last_per_key;
+use crate::sqlite_rows::{write_staged, write_transfers};
 use crate::sqlite_wal::{Checkpoints, WalSync};
 use crate::{Result, StoreError};
-
-/// The rows a batch must write: of several rows of one table and key (a
-/// card changed by many requests of the batch), the last, which is what
-/// writing them one after another would leave. In batch order.
-pub(crate) fn last_per_key(rows: &[HostRow]) -> Vec<&HostRow> {
-    let mut last: std::collections::HashMap<(HostTable, &str), usize> =
-        std::collections::HashMap::with_capacity(rows.len());
-    for (index, row) in rows.iter().enumerate() {
-        last.insert((row.table, row.key.as_str()), index);
-    }
-    rows.iter()
-        .enumerate()
-        .filter(|(index, row)| last.get(&(row.table, row.key.as_str())) == Some(index))
-        .map(|(_, row)| row)
-        .collect()
-}
-
-/// The upsert of one host record, per table (prepared once per connection
-/// and reused from its statement cache).
-fn host_upsert_sql(table: HostTable) -> &'static str {
-    static SQL: std::sync::OnceLock<Vec<(HostTable, String)>> = std::sync::OnceLock::new();
-    let all = SQL.get_or_init(|| {
-        HostTable::ALL
-            .iter()
-            .map(|table| {
-                (
-                    *table,
-                    format!(
-                        "INSERT INTO {} (key, body) VALUES (?1, ?2){}",
-                        table.name(),
-                        table.on_conflict()
-                    ),
-                )
-            })
-            .collect()
-    });
-    all.iter()
-        .find(|(t, _)| *t == table)
-        .map_or("", |(_, sql)| sql.as_str())
-}
-
-fn write_host_rows(tx: &rusqlite::Transaction<'_>, rows: &[HostRow]) -> Result<()> {
-    for row in last_per_key(rows) {
-        tx.prepare_cached(host_upsert_sql(row.table))?
-            .execute(params![row.key, row.body])?;
-    }
-    Ok(())
-}
-
-/// Settlement items, one cached statement per row: on an embedded engine a
-/// statement is no round trip, and one fixed statement is prepared once,
-/// where a statement of as many rows as the batch has would be compiled
-/// afresh for almost every batch (and push the others out of the cache).
-fn write_settlement_items(
-    tx: &rusqlite::Transaction<'_>,
-    items: &[crate::settlement_items::SettlementItem],
-) -> Result<()> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO settlement_items (item_id, mid, tid, rrn, business_date, cycle, channel, \
-         kind, amount_minor, fee_minor, discount_minor, fee_share_minor, points, program, \
-         created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
-         ON CONFLICT (item_id) DO NOTHING",
-    )?;
-    for item in items {
-        insert.execute(params![
-            item.item_id,
-            item.mid,
-            item.tid,
-            item.rrn,
-            item.business_date,
-            item.cycle,
-            item.channel,
-            item.kind,
-            item.amount_minor,
-            item.fee_minor,
-            item.discount_minor,
-            item.fee_share_minor,
-            item.points,
-            item.program,
-            to_i64(item.created_at_ns),
-        ])?;
-    }
-    Ok(())
-}
 
 /// How long a writer waits for a lock held by another connection.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -143,6 +58,11 @@ pub(crate) struct Sqlite {
     /// itself, before its next transaction, which then starts the WAL over
     /// (see [`Checkpoints`]).
     checkpoint_caught_up: Option<Arc<AtomicBool>>,
+    /// While writes are held ([`Engine::write_held`]): the accounts they
+    /// inserted, whose `rowids` go if the held transaction does not commit.
+    held: Option<Vec<u128>>,
+    /// A held write failed: the held transaction was rolled back.
+    held_failed: bool,
 }
 
 impl Sqlite {
@@ -167,6 +87,8 @@ impl Sqlite {
             connection,
             rowids: IdMap::default(),
             checkpoint_caught_up: None,
+            held: None,
+            held_failed: false,
         })
     }
 }
@@ -266,133 +188,28 @@ fn pending_from(row: &Row<'_>) -> rusqlite::Result<std::result::Result<Pending, 
     Ok(decode_pending(&id, row.get(1)?, row.get(2)?))
 }
 
-fn pending_id_param(transfer: &Transfer) -> Option<[u8; 16]> {
-    (transfer.body.pending_id.0 != 0).then(|| id_bytes(transfer.body.pending_id.0))
-}
-
-/// Writes accounts; returns the `seq` of the new ones.
-fn write_accounts(
-    tx: &rusqlite::Transaction<'_>,
-    staged: &Staged,
-    rowids: &IdMap<u128, i64>,
-) -> Result<Vec<(u128, i64)>> {
-    let mut inserted = Vec::with_capacity(staged.accounts_new.len());
-    let sql = format!(
-        "INSERT INTO ledger_accounts ({ACCOUNT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-    );
-    let mut insert = tx.prepare_cached(&sql)?;
-    for a in &staged.accounts_new {
-        insert.execute(params![
-            id_bytes(a.id.0),
-            i64::from(a.ledger.0),
-            a.code,
-            a.flags.0,
-            id_bytes(a.user_data),
-            to_i64(a.debits_pending),
-            to_i64(a.debits_posted),
-            to_i64(a.credits_pending),
-            to_i64(a.credits_posted),
-            to_i64(a.timestamp),
-        ])?;
-        inserted.push((a.id.0, tx.last_insert_rowid()));
-    }
-    let mut update_by_rowid = tx.prepare_cached(
-        "UPDATE ledger_accounts SET debits_pending = ?2, debits_posted = ?3, credits_pending = ?4, \
-         credits_posted = ?5 WHERE seq = ?1",
-    )?;
-    let mut update = tx.prepare_cached(
-        "UPDATE ledger_accounts SET debits_pending = ?2, debits_posted = ?3, credits_pending = ?4, \
-         credits_posted = ?5 WHERE id = ?1",
-    )?;
-    for a in &staged.accounts_changed {
-        let balances = [
-            a.debits_pending,
-            a.debits_posted,
-            a.credits_pending,
-            a.credits_posted,
-        ]
-        .map(to_i64);
-        let [dp, dpo, cp, cpo] = balances;
-        let changed = match rowids.get(&a.id.0) {
-            Some(rowid) => update_by_rowid.execute(params![rowid, dp, dpo, cp, cpo])?,
-            None => update.execute(params![id_bytes(a.id.0), dp, dpo, cp, cpo])?,
-        };
-        if changed != 1 {
-            return Err(StoreError::Corrupt(format!(
-                "account {:#x}: {changed} rows updated",
-                a.id.0
-            )));
+impl Sqlite {
+    /// Before a transaction: after the checkpoint thread copied a long WAL,
+    /// copies the few frames committed since, so that this transaction
+    /// starts the WAL over (see [`Checkpoints`]). Best effort.
+    fn catch_up_checkpoint(&mut self) {
+        if self
+            .checkpoint_caught_up
+            .as_ref()
+            .is_some_and(|caught_up| caught_up.swap(false, Ordering::AcqRel))
+        {
+            let _ = self
+                .connection
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
         }
     }
-    Ok(inserted)
-}
 
-fn write_transfers(
-    tx: &rusqlite::Transaction<'_>,
-    table: &str,
-    transfers: &[Transfer],
-) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO {table} ({TRANSFER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-    );
-    let mut insert = tx.prepare_cached(&sql)?;
-    for t in transfers {
-        let b = &t.body;
-        insert.execute(params![
-            id_bytes(b.id.0),
-            id_bytes(b.debit_account_id.0),
-            id_bytes(b.credit_account_id.0),
-            to_i64(b.amount),
-            pending_id_param(t),
-            id_bytes(b.user_data),
-            b.code,
-            i64::from(b.ledger.0),
-            b.flags.0,
-            b.timeout_s,
-            to_i64(t.timestamp),
-        ])?;
+    /// Held writes that did not commit: their accounts have no rows.
+    fn forget_held(&mut self, held: Vec<u128>) {
+        for id in held {
+            self.rowids.remove(&id);
+        }
     }
-    Ok(())
-}
-
-fn write_pendings_and_history(tx: &rusqlite::Transaction<'_>, staged: &Staged) -> Result<()> {
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO ledger_pending (id, status, expires_at) VALUES (?1, ?2, ?3)",
-    )?;
-    for p in &staged.pendings_new {
-        insert.execute(params![
-            id_bytes(p.id.0),
-            p.status.code(),
-            to_i64(p.expires_at)
-        ])?;
-    }
-    let mut update = tx.prepare_cached("UPDATE ledger_pending SET status = ?2 WHERE id = ?1")?;
-    for p in &staged.pendings_changed {
-        update.execute(params![id_bytes(p.id.0), p.status.code()])?;
-    }
-    let mut history = tx.prepare_cached(
-        "INSERT INTO ledger_account_history (account_id, timestamp, transfer_id, debits_pending, debits_posted, \
-         credits_pending, credits_posted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for h in &staged.history {
-        let balances = [
-            h.debits_pending,
-            h.debits_posted,
-            h.credits_pending,
-            h.credits_posted,
-        ]
-        .map(to_i64);
-        history.execute(params![
-            id_bytes(h.account_id.0),
-            to_i64(h.timestamp),
-            id_bytes(h.transfer_id.0),
-            balances[0],
-            balances[1],
-            balances[2],
-            balances[3],
-        ])?;
-    }
-    Ok(())
 }
 
 impl Engine for Sqlite {
@@ -475,32 +292,76 @@ impl Engine for Sqlite {
     }
 
     fn write(&mut self, staged: &Staged) -> Result<()> {
-        if self
-            .checkpoint_caught_up
-            .as_ref()
-            .is_some_and(|caught_up| caught_up.swap(false, Ordering::AcqRel))
-        {
-            // Best effort: the WAL then starts over with this transaction.
-            let _ = self
-                .connection
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        }
+        self.catch_up_checkpoint();
         let tx = self.connection.transaction()?;
-        let inserted = write_accounts(&tx, staged, &self.rowids)?;
-        write_transfers(&tx, "ledger_transfers", &staged.transfers)?;
-        write_pendings_and_history(&tx, staged)?;
-        write_host_rows(&tx, &staged.host_rows)?;
-        write_settlement_items(&tx, &staged.settlement_items)?;
-        crate::api::write_sqlite(&tx, staged)?;
-        if let Some((holder, epoch)) = &staged.lease {
-            tx.execute(
-                "UPDATE host_lease SET holder = ?1, epoch = ?2 WHERE id = 1",
-                params![holder, to_i64(*epoch)],
-            )?;
-        }
+        let inserted = write_staged(&tx, staged, &self.rowids)?;
         tx.commit()?;
         self.rowids.extend(inserted);
         Ok(())
+    }
+
+    fn holds_commits(&self) -> bool {
+        true
+    }
+
+    /// Held writes share one open transaction. A failed write rolls it back
+    /// whole: every write held with it fails too (the writer answers them
+    /// all with the error), as the requests of one batch do.
+    fn write_held(&mut self, staged: &Staged) -> Result<()> {
+        let held = match self.held.take() {
+            // SQLite rolled the transaction back by itself (an I/O error,
+            // say), or a held write failed: nothing more joins it.
+            Some(held) if self.held_failed || self.connection.is_autocommit() => {
+                self.held_failed = true;
+                self.forget_held(held);
+                self.held = Some(Vec::new());
+                return Err(StoreError::Database(
+                    "the transaction this write joins was rolled back".into(),
+                ));
+            }
+            Some(held) => held,
+            None => {
+                self.catch_up_checkpoint();
+                self.connection.execute_batch("BEGIN")?;
+                Vec::new()
+            }
+        };
+        match write_staged(&self.connection, staged, &self.rowids) {
+            Ok(inserted) => {
+                let held = self.held.insert(held);
+                held.extend(inserted.iter().map(|(id, _)| *id));
+                self.rowids.extend(inserted);
+                Ok(())
+            }
+            Err(error) => {
+                if !self.connection.is_autocommit() {
+                    let _ = self.connection.execute_batch("ROLLBACK");
+                }
+                self.forget_held(held);
+                self.held = Some(Vec::new());
+                self.held_failed = true;
+                Err(error)
+            }
+        }
+    }
+
+    fn commit_held(&mut self) -> Result<bool> {
+        let Some(held) = self.held.take() else {
+            return Ok(false);
+        };
+        if std::mem::take(&mut self.held_failed) {
+            return Err(StoreError::Database(
+                "a write of the transaction failed: it was rolled back".into(),
+            ));
+        }
+        if let Err(error) = self.connection.execute_batch("COMMIT") {
+            if !self.connection.is_autocommit() {
+                let _ = self.connection.execute_batch("ROLLBACK");
+            }
+            self.forget_held(held);
+            return Err(error.into());
+        }
+        Ok(true)
     }
 
     fn accounts(&mut self) -> Result<Vec<Account>> {
@@ -531,8 +392,9 @@ impl Engine for Sqlite {
 
     fn transfers(&mut self, ids: &[TransferId]) -> Result<Vec<Transfer>> {
         // One read transaction for all lookups: autocommit would take and drop
-        // the shared lock once per statement.
-        let tx = self.connection.transaction()?;
+        // the shared lock once per statement. (A savepoint: it nests in the
+        // writer's held transaction, and writes nothing.)
+        let tx = self.connection.savepoint()?;
         let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ?1");
         let mut statement = tx.prepare_cached(&sql)?;
         let mut found = Vec::new();
@@ -548,7 +410,7 @@ impl Engine for Sqlite {
     }
 
     fn pendings(&mut self, ids: &[TransferId]) -> Result<Vec<Pending>> {
-        let tx = self.connection.transaction()?;
+        let tx = self.connection.savepoint()?;
         let mut statement =
             tx.prepare_cached("SELECT id, status, expires_at FROM ledger_pending WHERE id = ?1")?;
         let mut found = Vec::new();

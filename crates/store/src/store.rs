@@ -46,6 +46,10 @@ pub struct Store {
     /// processes may write too: PostgreSQL): the cache, `next_timestamp`
     /// and `transfer_id_max` hold only while the database still names it.
     writer_token: String,
+    /// Batches are written without a commit of their own, until
+    /// [`Store::commit_held`] (the group-commit writer, where the engine
+    /// holds commits).
+    holding: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -88,6 +92,7 @@ impl Store {
             transfer_id_max: Vec::new(),
             commits: 0,
             writer_token: writer_token(),
+            holding: false,
         };
         store.engine.migrate()?;
         Ok(store)
@@ -222,8 +227,17 @@ impl Store {
         staged.settlement_runs = runs.into_staged();
         staged.lease = lease.filter(|_| lease_taken);
         staged.writer_token = writer_token;
-        self.engine.write(&staged)?;
-        self.commits += 1;
+        if self.holding {
+            if let Err(error) = self.engine.write_held(&staged) {
+                // The batches held before are undone with this one.
+                self.cache = None;
+                self.transfer_id_max.clear();
+                return Err(error);
+            }
+        } else {
+            self.engine.write(&staged)?;
+            self.commits += 1;
+        }
         self.next_timestamp = now;
         for transfer in &staged.transfers {
             let id = transfer.body.id.0;
@@ -422,6 +436,43 @@ impl Store {
     /// syncing the returned file makes every commit so far durable.
     pub(crate) fn defer_sync(&mut self) -> Result<Option<Box<dyn crate::engine::DurableSync>>> {
         self.engine.defer_sync()
+    }
+
+    /// For [`crate::Writer`]: from now on (`true`), while the engine allows
+    /// it, each batch is written without a commit of its own, and
+    /// [`Store::commit_held`] commits every batch written since in one
+    /// transaction. `false` commits what is held first.
+    ///
+    /// # Errors
+    /// As [`Store::commit_held`].
+    pub(crate) fn hold_commits(&mut self, hold: bool) -> Result<bool> {
+        if !hold {
+            self.commit_held()?;
+        }
+        self.holding = hold && self.engine.holds_commits();
+        Ok(self.holding)
+    }
+
+    /// Commits every batch written since the last commit (while holding).
+    ///
+    /// # Errors
+    /// Database errors: none of those batches is committed then, and the
+    /// cache is dropped (it held their effects), to be read again.
+    pub(crate) fn commit_held(&mut self) -> Result<()> {
+        if !self.holding {
+            return Ok(());
+        }
+        match self.engine.commit_held() {
+            Ok(committed) => {
+                self.commits += u64::from(committed);
+                Ok(())
+            }
+            Err(error) => {
+                self.cache = None;
+                self.transfer_id_max.clear();
+                Err(error)
+            }
+        }
     }
 
     /// For [`crate::Writer`]: commits are durable on return again.

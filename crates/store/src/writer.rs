@@ -2,19 +2,28 @@
 //! of waiting requests is applied and committed once, then every caller of
 //! the batch is answered once the commit is durable.
 //!
-//! Where the engine can defer its sync (SQLite's WAL), a second thread makes
-//! commits durable: the writer commits a batch without waiting for the disk
-//! and goes on with the next; the sync thread takes every batch committed so
-//! far, syncs the WAL once, and answers them in commit order. A disk that
-//! takes L per sync thus no longer caps the writer at one batch per L, and
-//! the batches of callers that arrive during a sync are not split from the
-//! rest. While a sync runs the writer gathers what arrives into one commit
-//! (it would wait for the next sync anyway), so a batch's fixed cost is paid
-//! about once per sync. A failed sync answers its batches and every later
-//! one with the error (the host then stops: fail-stop).
+//! Where the engine can defer its sync (SQLite's WAL, PostgreSQL's
+//! asynchronous commit), a second thread makes commits durable: the writer
+//! commits without waiting for the disk and goes on; the sync thread takes
+//! every batch committed so far, syncs once, and answers them in commit
+//! order. A disk that takes L per sync thus no longer caps the writer at
+//! one batch per L. A failed sync answers its batches and every later one
+//! with the error (the host then stops: fail-stop).
+//!
+//! Where the engine also holds commits (SQLite), the writer writes each
+//! batch as it arrives into one open transaction while a sync runs, and
+//! commits that transaction, and hands it to the sync thread, once the sync
+//! has ended: one commit per sync. Every batch touches the same few pages
+//! (the ends of the tables and indexes, the balances), and each commit
+//! writes each page it changed to the WAL again, so a commit per batch
+//! wrote those pages several times per sync; once per sync makes the WAL,
+//! its sync, and the writer's own writes shorter. Otherwise (PostgreSQL)
+//! the writer gathers what arrives during a sync into one batch and
+//! commits it, and the sync thread waits briefly for the batches of one
+//! wave of callers to share a sync.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -282,33 +291,134 @@ fn run(
     batch_max: usize,
     stats: &Arc<WriterStats>,
 ) -> Store {
-    // Where the engine allows it (SQLite's WAL), commits return before the
-    // disk has them and a thread of their own syncs: the next batch is
-    // written while the last one syncs, and one sync covers every batch
-    // written before it. Otherwise each commit is durable on return.
-    // Set while a sync runs: what is committed then waits for the next one
-    // anyway, so the writer gathers it into one commit instead of several.
-    let syncing = Arc::new(AtomicBool::new(false));
+    // Where the engine allows it (SQLite's WAL, PostgreSQL's asynchronous
+    // commit), commits return before the disk has them and a thread of
+    // their own syncs: one sync covers every batch committed before it.
+    // Otherwise each commit is durable on return.
+    let shared = Arc::new(SyncShared {
+        syncing: AtomicBool::new(false),
+        in_flight: AtomicUsize::new(0),
+        writer: std::thread::current(),
+    });
+    let hold = store.engine_mut().holds_commits();
     let syncer = match store.defer_sync() {
         Ok(Some(mut durable)) => {
-            let (sender, done) = std::sync::mpsc::sync_channel::<Done>(SYNC_QUEUE_BATCHES_MAX);
+            let (sender, done) = std::sync::mpsc::sync_channel::<Vec<Done>>(SYNC_QUEUE_BATCHES_MAX);
             std::thread::Builder::new()
                 .name("ledger-sync".into())
                 .spawn({
-                    let syncing = Arc::clone(&syncing);
+                    let shared = Arc::clone(&shared);
                     let stats = Arc::clone(stats);
-                    move || sync_loop(durable.as_mut(), &done, &syncing, &stats)
+                    move || sync_loop(durable.as_mut(), &done, &shared, &stats, !hold)
                 })
                 .ok()
                 .map(|thread| (sender, thread))
         }
         _ => None,
     };
-    if syncer.is_none() {
-        // The sync thread could not start: commits stay durable on return.
+    match &syncer {
+        // Holding commits needs the sync thread's word that a sync ended.
+        Some((sender, _)) if hold && store.hold_commits(true).unwrap_or(false) => {
+            held_loop(&mut store, &mut receiver, batch_max, stats, sender, &shared);
+        }
+        Some((sender, _)) => {
+            gather_loop(
+                &mut store,
+                &mut receiver,
+                batch_max,
+                stats,
+                Some(sender),
+                &shared,
+            );
+        }
+        None => {
+            // The sync thread could not start: commits stay durable on return.
+            let _ = store.restore_sync();
+            gather_loop(&mut store, &mut receiver, batch_max, stats, None, &shared);
+        }
+    }
+    if let Some((sender, thread)) = syncer {
+        // The sync thread answers what it holds, then ends.
+        drop(sender);
+        let _ = thread.join();
+        // Nothing is held any more: `held_loop` commits before it ends.
+        let _ = store.hold_commits(false);
         let _ = store.restore_sync();
     }
-    let sender = syncer.as_ref().map(|(sender, _)| sender.clone());
+    store
+}
+
+/// What the writer and its sync thread share.
+struct SyncShared {
+    /// Set while a sync runs.
+    syncing: AtomicBool,
+    /// Committed batches sent to the sync thread and not answered yet.
+    in_flight: AtomicUsize,
+    /// The writer's thread, woken when `in_flight` falls to zero.
+    writer: std::thread::Thread,
+}
+
+/// Takes `first` and what else is queued, up to `batch_max` events (the
+/// job beyond goes to `carried`); while the queue is empty and `wait()`
+/// says so, it looks again every [`GATHER_POLL`].
+fn gather(
+    first: Job,
+    receiver: &mut mpsc::Receiver<Job>,
+    batch_max: usize,
+    carried: &mut Option<Job>,
+    wait: impl Fn() -> bool,
+) -> (Vec<Job>, usize) {
+    let mut events = first.events;
+    let mut jobs = vec![first];
+    while events < batch_max {
+        let Ok(job) = receiver.try_recv() else {
+            if wait() {
+                std::thread::sleep(GATHER_POLL);
+                continue;
+            }
+            break;
+        };
+        if events + job.events > batch_max {
+            *carried = Some(job);
+            break;
+        }
+        events += job.events;
+        jobs.push(job);
+    }
+    (jobs, events)
+}
+
+/// Hands committed batches to the sync thread (or, without one, answers
+/// them: their commits were durable).
+fn send(
+    batches: Vec<Done>,
+    sender: Option<&std::sync::mpsc::SyncSender<Vec<Done>>>,
+    shared: &SyncShared,
+) {
+    let Some(sender) = sender else {
+        batches.into_iter().for_each(|done| answer(done, None));
+        return;
+    };
+    let count = batches.len();
+    shared.in_flight.fetch_add(count, Ordering::AcqRel);
+    if let Err(std::sync::mpsc::SendError(batches)) = sender.send(batches) {
+        shared.in_flight.fetch_sub(count, Ordering::AcqRel);
+        for done in batches {
+            answer(done, Some(&StoreError::WriterStopped));
+        }
+    }
+}
+
+/// One commit per batch. While a sync runs, what arrives is gathered into
+/// the next batch (it would wait for the next sync anyway).
+fn gather_loop(
+    store: &mut Store,
+    receiver: &mut mpsc::Receiver<Job>,
+    batch_max: usize,
+    stats: &WriterStats,
+    sender: Option<&std::sync::mpsc::SyncSender<Vec<Done>>>,
+    shared: &SyncShared,
+) {
     let mut carried: Option<Job> = None;
     loop {
         let first = match carried.take() {
@@ -318,42 +428,72 @@ fn run(
                 None => break,
             },
         };
-        let mut events = first.events;
-        let mut jobs = vec![first];
         let gather_until = Instant::now() + GATHER_DURING_SYNC_MAX;
-        while events < batch_max {
-            let Ok(job) = receiver.try_recv() else {
-                if syncing.load(Ordering::Acquire) && Instant::now() < gather_until {
-                    std::thread::sleep(GATHER_POLL);
-                    continue;
+        let syncing = || shared.syncing.load(Ordering::Acquire) && Instant::now() < gather_until;
+        let (jobs, _) = gather(first, receiver, batch_max, &mut carried, syncing);
+        send(vec![execute_batch(store, jobs, stats)], sender, shared);
+    }
+}
+
+/// One commit per sync (the store holds commits): batches are written as
+/// they arrive into one open transaction, which is committed, and handed
+/// to the sync thread, once the last sync has ended (or the transaction is
+/// full). The work of writing the batches thus overlaps the sync, and the
+/// pages every batch touches reach the WAL once per sync.
+fn held_loop(
+    store: &mut Store,
+    receiver: &mut mpsc::Receiver<Job>,
+    batch_max: usize,
+    stats: &WriterStats,
+    sender: &std::sync::mpsc::SyncSender<Vec<Done>>,
+    shared: &SyncShared,
+) {
+    let mut carried: Option<Job> = None;
+    let mut held: Vec<Done> = Vec::new();
+    let mut held_events = 0usize;
+    let mut open = true;
+    loop {
+        let next = match carried.take() {
+            Some(job) => Some(job),
+            None if held.is_empty() => match receiver.blocking_recv() {
+                Some(job) => Some(job),
+                None => break,
+            },
+            None => match receiver.try_recv() {
+                Ok(job) => Some(job),
+                Err(mpsc::error::TryRecvError::Empty) => None,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    open = false;
+                    None
                 }
-                break;
-            };
-            if events + job.events > batch_max {
-                carried = Some(job);
+            },
+        };
+        let arrived = next.is_some();
+        if let Some(first) = next {
+            let (jobs, events) = gather(first, receiver, batch_max, &mut carried, || false);
+            held_events += events;
+            held.push(execute_batch(store, jobs, stats));
+        }
+        let sync_idle = shared.in_flight.load(Ordering::Acquire) == 0;
+        if sync_idle || held_events >= batch_max || !open {
+            let commits_before = store.commits();
+            let committed = store.commit_held();
+            stats
+                .commits
+                .fetch_add(store.commits() - commits_before, Ordering::Relaxed);
+            held_events = 0;
+            match committed {
+                Ok(()) => send(std::mem::take(&mut held), Some(sender), shared),
+                Err(error) => held.drain(..).for_each(|done| answer(done, Some(&error))),
+            }
+            if !open {
                 break;
             }
-            events += job.events;
-            jobs.push(job);
-        }
-        let done = execute_batch(&mut store, jobs, stats);
-        match &sender {
-            Some(sender) => {
-                if let Err(std::sync::mpsc::SendError(done)) = sender.send(done) {
-                    answer(done, Some(&StoreError::WriterStopped));
-                }
-            }
-            None => answer(done, None),
+        } else if !arrived {
+            // Woken early when the sync ends.
+            std::thread::park_timeout(GATHER_POLL);
         }
     }
-    drop(sender);
-    if let Some((sender, thread)) = syncer {
-        // The sync thread answers what it holds, then ends.
-        drop(sender);
-        let _ = thread.join();
-        let _ = store.restore_sync();
-    }
-    store
 }
 
 /// Longest the writer gathers requests while a sync runs (a safety bound: a
@@ -371,26 +511,34 @@ const GATHER_WAIT_MAX: Duration = Duration::from_millis(1);
 ///
 /// Callers answered together come back together (terminals send their next
 /// request on the answer): so that they share the next sync rather than be
-/// split over two, a sync waits until as many requests are committed as the
-/// last sync covered, at most [`GATHER_WAIT_MAX`] and never longer than the
-/// last sync took. A lighter load waits once, then not at all.
+/// split over two, a sync waits (`gather_wait`: the writer commits each
+/// batch) until as many requests are committed as the last sync covered,
+/// at most [`GATHER_WAIT_MAX`] and never longer than the last sync took. A
+/// lighter load waits once, then not at all. A writer that holds commits
+/// gathers them itself: the sync then starts at once.
 fn sync_loop(
     durable: &mut dyn DurableSync,
-    done: &std::sync::mpsc::Receiver<Done>,
-    syncing: &AtomicBool,
+    done: &std::sync::mpsc::Receiver<Vec<Done>>,
+    shared: &SyncShared,
     stats: &WriterStats,
+    gather_wait: bool,
 ) {
     let mut failed: Option<StoreError> = None;
     let mut last_requests = 0usize;
     let mut last_sync = Duration::ZERO;
-    while let Ok(first) = done.recv() {
-        let mut requests = first.0.len();
-        let mut ready = vec![first];
-        let deadline = Instant::now() + last_sync.min(GATHER_WAIT_MAX);
+    let count = |batches: &[Done]| batches.iter().map(|done| done.0.len()).sum::<usize>();
+    while let Ok(mut ready) = done.recv() {
+        let mut requests = count(&ready);
+        let wait = if gather_wait {
+            last_sync.min(GATHER_WAIT_MAX)
+        } else {
+            Duration::ZERO
+        };
+        let deadline = Instant::now() + wait;
         loop {
             while let Ok(more) = done.try_recv() {
-                requests += more.0.len();
-                ready.push(more);
+                requests += count(&more);
+                ready.extend(more);
             }
             let now = Instant::now();
             if requests >= last_requests || now >= deadline {
@@ -398,29 +546,33 @@ fn sync_loop(
             }
             match done.recv_timeout(deadline - now) {
                 Ok(more) => {
-                    requests += more.0.len();
-                    ready.push(more);
+                    requests += count(&more);
+                    ready.extend(more);
                 }
                 Err(_) => break,
             }
         }
         last_requests = requests;
         let started = Instant::now();
-        syncing.store(true, Ordering::Release);
+        shared.syncing.store(true, Ordering::Release);
         if failed.is_none()
             && let Err(error) = durable.sync()
         {
             failed = Some(error);
         }
-        syncing.store(false, Ordering::Release);
+        shared.syncing.store(false, Ordering::Release);
         last_sync = started.elapsed();
         stats.syncs.fetch_add(1, Ordering::Relaxed);
         stats.sync_ns.fetch_add(
             u64::try_from(last_sync.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+        let batches = ready.len();
         for batch in ready {
             answer(batch, failed.as_ref());
+        }
+        if shared.in_flight.fetch_sub(batches, Ordering::AcqRel) == batches {
+            shared.writer.unpark();
         }
         if failed.is_none() {
             durable.upkeep();

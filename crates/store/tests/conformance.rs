@@ -314,7 +314,12 @@ fn writer_group_commits(url: &str) {
     };
     let mut store = writer.stop().unwrap();
     assert_eq!(requests, (THREADS * REQUESTS) as u64);
-    assert_eq!(commits, batches, "one commit per batch");
+    // One commit per batch, or (SQLite: batches held while a sync runs)
+    // one for several.
+    assert!(
+        commits >= 1 && commits <= batches,
+        "{commits} commits, {batches} batches"
+    );
     assert_eq!(store.commits() - commits_before, commits);
     assert!(batches <= requests);
     let credit = store.account(AccountId(2)).unwrap().unwrap();
