@@ -30,10 +30,11 @@
 //! of [`Store::settlement_aggregate`] (same groups, sums, counts, order),
 //! which stays as the reference.
 //!
-//! Writes: on SQLite a step takes the database's write lock for its short
-//! transaction (the single writer waits for it, within its busy timeout;
-//! hence the bounded range size); on PostgreSQL it touches no table the
-//! writer writes.
+//! Writes: on SQLite a step sums its range first, outside any transaction
+//! that writes, then takes the database's write lock only to write the sums
+//! (the single writer waits for it, within its busy timeout; hence also the
+//! bounded range size); on PostgreSQL it touches no table the writer
+//! writes, and sums and writes in one statement.
 
 use crate::api::Value;
 use crate::settlement_runs::{MerchantAggregate, aggregate_from, take};
@@ -74,6 +75,11 @@ pub struct PresumRange {
 const SUM_COLUMNS: &str = "CAST(SUM(amount_minor) AS BIGINT), CAST(SUM(fee_minor) AS BIGINT), \
      CAST(SUM(discount_minor) AS BIGINT), CAST(SUM(fee_share_minor) AS BIGINT), \
      CAST(SUM(points) AS BIGINT)";
+
+/// Columns of a partial row as [`Store::presum_step_summed_first`] writes
+/// it, and rows per statement (well within SQLite's 32,766 parameters).
+const PARTIAL_COLUMNS: usize = 12;
+const PARTIALS_PER_INSERT: usize = 500;
 
 fn int_of(rows: &[Vec<Value>]) -> Result<i64> {
     match rows.first().and_then(|row| row.first()) {
@@ -213,6 +219,9 @@ impl Store {
     /// One range: `None` when nothing is left to presum; the flag says
     /// whether this step wrote it (`false`: another step did meanwhile).
     fn presum_step(&mut self, now_ns: u64, ending: Ending) -> Result<Option<(PresumRange, bool)>> {
+        if self.kind() == EngineKind::Sqlite {
+            return self.presum_step_summed_first(now_ns, ending);
+        }
         let mut range = None;
         let from_items = self.items_by_seq();
         let written = self.in_write(ending, |store| {
@@ -261,6 +270,89 @@ impl Store {
             Ok(true)
         })?;
         Ok(range.map(|range| (range, written)))
+    }
+
+    /// One range, on SQLite: summed before the write transaction, by
+    /// statements of their own (items up to the watermark are committed and
+    /// never change, so the range's sums are the same whenever they are
+    /// read), so that the database's write lock, which the single writer
+    /// then waits for, is held only to write the sums. Summed under it, a
+    /// step's few seconds of items held every commit back for about 100 ms.
+    fn presum_step_summed_first(
+        &mut self,
+        now_ns: u64,
+        ending: Ending,
+    ) -> Result<Option<(PresumRange, bool)>> {
+        let from = self.settlement_presummed_to()?;
+        let watermark = self.settlement_items_watermark()?;
+        if watermark <= from {
+            return Ok(None);
+        }
+        let to = watermark.min(from.saturating_add(STEP_ITEMS_MAX));
+        // Rows in the column order of `PARTIAL_COLUMNS`.
+        let sum = format!(
+            "SELECT business_date, cycle, mid, tid, kind, ?2, COUNT(*), {SUM_COLUMNS} \
+             FROM {} WHERE seq > ?1 AND seq <= ?2 \
+             GROUP BY business_date, cycle, mid, tid, kind",
+            self.items_by_seq()
+        );
+        let partials = self
+            .engine_mut()
+            .query(&sum, &[Value::Int(from), Value::Int(to)])?;
+        let mut items = 0i64;
+        for row in &partials {
+            match row.get(6) {
+                Some(Value::Int(count)) => items = items.saturating_add(*count),
+                _ => return Err(StoreError::Corrupt("expected an item count".into())),
+            }
+        }
+        let range = PresumRange {
+            from_seq: from,
+            to_seq: to,
+            items,
+        };
+        let written = self.in_write(ending, |store| {
+            // Another step wrote this range (or more) meanwhile.
+            if store.settlement_presummed_to()? != from {
+                return Ok(false);
+            }
+            let claimed = store.engine_mut().query(
+                "INSERT INTO settlement_presum_ranges (to_seq, from_seq, items, created_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING RETURNING to_seq",
+                &[
+                    Value::Int(to),
+                    Value::Int(from),
+                    Value::Int(items),
+                    Value::Int(crate::codec::to_i64(now_ns)),
+                ],
+            )?;
+            if claimed.is_empty() {
+                return Ok(false);
+            }
+            for chunk in partials.chunks(PARTIALS_PER_INSERT) {
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|row| {
+                        let first = row * PARTIAL_COLUMNS + 1;
+                        let marks: Vec<String> = (first..first + PARTIAL_COLUMNS)
+                            .map(|column| format!("?{column}"))
+                            .collect();
+                        format!("({})", marks.join(", "))
+                    })
+                    .collect();
+                let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
+                store.engine_mut().query(
+                    &format!(
+                        "INSERT INTO settlement_partials (business_date, cycle, mid, tid, kind, \
+                         to_seq, items, amount_minor, fee_minor, discount_minor, \
+                         fee_share_minor, points) VALUES {}",
+                        rows.join(", ")
+                    ),
+                    &params,
+                )?;
+            }
+            Ok(true)
+        })?;
+        Ok(Some((range, written)))
     }
 
     /// Merges the newest range into the one before while it holds at least
