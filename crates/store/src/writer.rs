@@ -106,6 +106,9 @@ impl Ticket {
 pub struct WriterHandle {
     sender: mpsc::Sender<Job>,
     batch_transfers_max: usize,
+    /// The writer's thread, woken on every request (a writer holding
+    /// batches waits parked for a request or for its sync to end).
+    writer: std::thread::Thread,
 }
 
 impl WriterHandle {
@@ -130,6 +133,7 @@ impl WriterHandle {
         self.sender
             .blocking_send(job)
             .map_err(|_| StoreError::WriterStopped)?;
+        self.writer.unpark();
         Ok(ticket)
     }
 
@@ -143,6 +147,7 @@ impl WriterHandle {
             .send(job)
             .await
             .map_err(|_| StoreError::WriterStopped)?;
+        self.writer.unpark();
         Ok(ticket)
     }
 
@@ -193,6 +198,7 @@ impl Slot<'_> {
     pub fn submit(self, ops: Vec<WriteOp>) -> Result<Ticket> {
         let (job, ticket) = self.handle.job(ops)?;
         self.permit.send(job);
+        self.handle.writer.unpark();
         Ok(ticket)
     }
 }
@@ -235,6 +241,7 @@ impl Writer {
         let handle = WriterHandle {
             sender,
             batch_transfers_max: max,
+            writer: thread.thread().clone(),
         };
         Ok(Self {
             handle,
@@ -439,7 +446,10 @@ fn gather_loop(
 /// they arrive into one open transaction, which is committed, and handed
 /// to the sync thread, once the last sync has ended (or the transaction is
 /// full). The work of writing the batches thus overlaps the sync, and the
-/// pages every batch touches reach the WAL once per sync.
+/// pages every batch touches reach the WAL once per sync. Between batches
+/// the writer waits parked: every submission and the sync's end wake it
+/// (polling every 50 µs instead cost about 6% more CPU per approval at
+/// half the benchmark's rate).
 fn held_loop(
     store: &mut Store,
     receiver: &mut mpsc::Receiver<Job>,
@@ -490,8 +500,9 @@ fn held_loop(
                 break;
             }
         } else if !arrived {
-            // Woken early when the sync ends.
-            std::thread::park_timeout(GATHER_POLL);
+            // Woken by the next request or the end of the sync (the
+            // bound is a safety net only).
+            std::thread::park_timeout(HELD_PARK_MAX);
         }
     }
 }
@@ -501,6 +512,8 @@ fn held_loop(
 const GATHER_DURING_SYNC_MAX: Duration = Duration::from_millis(20);
 /// How often the gathering writer looks at its queue.
 const GATHER_POLL: Duration = Duration::from_micros(50);
+/// Longest a writer holding batches stays parked without being woken.
+const HELD_PARK_MAX: Duration = Duration::from_millis(5);
 
 /// Longest a sync waits for more committed batches to join it.
 const GATHER_WAIT_MAX: Duration = Duration::from_millis(1);
