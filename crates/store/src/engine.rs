@@ -121,7 +121,9 @@ pub(crate) trait Engine: Send + crate::api::ApiSql {
     }
     /// Writes `staged` like [`Engine::write`] but leaves it uncommitted, in
     /// a transaction that later held writes join, until
-    /// [`Engine::commit_held`]. A failed write undoes only its own rows.
+    /// [`Engine::commit_held`]. A failed write rolls the whole held
+    /// transaction back: `commit_held` then reports the failure for every
+    /// write held with it.
     fn write_held(&mut self, staged: &Staged) -> Result<()> {
         self.write(staged)
     }

@@ -230,8 +230,7 @@ impl Store {
         if self.holding {
             if let Err(error) = self.engine.write_held(&staged) {
                 // The batches held before are undone with this one.
-                self.cache = None;
-                self.transfer_id_max.clear();
+                self.forget_held_effects();
                 return Err(error);
             }
         } else {
@@ -468,11 +467,17 @@ impl Store {
                 Ok(())
             }
             Err(error) => {
-                self.cache = None;
-                self.transfer_id_max.clear();
+                self.forget_held_effects();
                 Err(error)
             }
         }
+    }
+
+    /// The held batches were rolled back: the cache and the known largest
+    /// transfer ids held their effects, so they are read again.
+    fn forget_held_effects(&mut self) {
+        self.cache = None;
+        self.transfer_id_max.clear();
     }
 
     /// For [`crate::Writer`]: commits are durable on return again.
