@@ -107,6 +107,13 @@ pub(crate) trait Engine: Send + crate::api::ApiSql {
     fn defer_sync(&mut self) -> Result<Option<Box<dyn DurableSync>>> {
         Ok(None)
     }
+    /// As [`Engine::defer_sync`], for a connection of its own that commits
+    /// large steps (a settlement run): nothing else of the connection
+    /// changes (SQLite: its page cache stays, and no checkpoint thread
+    /// starts).
+    fn defer_sync_plain(&mut self) -> Result<Option<Box<dyn DurableSync>>> {
+        self.defer_sync()
+    }
     /// Makes commits durable on return again (after [`Engine::defer_sync`]).
     fn restore_sync(&mut self) -> Result<()> {
         Ok(())

@@ -55,6 +55,7 @@ mod sqlite;
 mod sqlite_rows;
 mod sqlite_wal;
 mod store;
+mod sync_behind;
 pub mod testing;
 mod working;
 mod writer;

@@ -94,6 +94,19 @@ impl Sqlite {
         &self.connection
     }
 
+    /// The database's path and its WAL file, opened for syncing. The WAL
+    /// exists once the connection has read or written in WAL mode
+    /// (migrations have); `None` without one (an in-memory database).
+    fn wal_file(&self) -> Option<(String, std::fs::File)> {
+        let path = self.connection.path().filter(|p| !p.is_empty())?;
+        let wal = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("{path}-wal"))
+            .ok()?;
+        Some((path.to_owned(), wal))
+    }
+
     pub fn open(path: &str) -> Result<Self> {
         let mut connection = Connection::open(path)?;
         connection.busy_handler(Some(busy_wait))?;
@@ -256,16 +269,7 @@ impl Engine for Sqlite {
     /// each checkpoint); an fdatasync of the WAL file then makes every commit
     /// written before it durable, as `synchronous=FULL` would have.
     fn defer_sync(&mut self) -> Result<Option<Box<dyn DurableSync>>> {
-        let Some(path) = self.connection.path().filter(|p| !p.is_empty()) else {
-            return Ok(None);
-        };
-        // The WAL exists once the connection has read or written in WAL
-        // mode (migrations have); without it, commits stay synchronous.
-        let Ok(wal) = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(format!("{path}-wal"))
-        else {
+        let Some((path, wal)) = self.wal_file() else {
             return Ok(None);
         };
         self.connection.execute_batch(&format!(
@@ -275,7 +279,22 @@ impl Engine for Sqlite {
         self.checkpoint_caught_up = Some(Arc::clone(&caught_up));
         Ok(Some(Box::new(WalSync {
             wal,
-            checkpoints: Checkpoints::start(path, caught_up),
+            checkpoints: Checkpoints::start(&path, caught_up),
+            last_checkpoint: Instant::now(),
+        })))
+    }
+
+    /// `synchronous=NORMAL` only; the WAL's sync as [`Engine::defer_sync`]'s,
+    /// which never checkpoints without a checkpoint thread.
+    fn defer_sync_plain(&mut self) -> Result<Option<Box<dyn DurableSync>>> {
+        let Some((_, wal)) = self.wal_file() else {
+            return Ok(None);
+        };
+        self.connection
+            .execute_batch("PRAGMA synchronous=NORMAL;")?;
+        Ok(Some(Box::new(WalSync {
+            wal,
+            checkpoints: None,
             last_checkpoint: Instant::now(),
         })))
     }

@@ -93,6 +93,32 @@ pub trait SettleIo {
     /// # Errors
     /// Storage errors.
     fn write(&mut self, ops: Vec<WriteOp>, now_ns: u64) -> store::Result<Vec<WriteOutcome>>;
+    /// From now on, writes may return before they are durable, until
+    /// [`SettleIo::end_sync_behind`] (see [`Store::sync_behind`]). The
+    /// default does nothing: every write stays durable on return (the
+    /// server's writer answers after its own sync).
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn sync_behind(&mut self) -> store::Result<()> {
+        Ok(())
+    }
+    /// Writes are durable on return again; the next one makes every write
+    /// before it durable too.
+    ///
+    /// # Errors
+    /// A sync that failed; storage errors.
+    fn end_sync_behind(&mut self) -> store::Result<()> {
+        Ok(())
+    }
+    /// A store of its own on the same database, for reads on another
+    /// thread; `None` (the default) when there is none.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn open_beside(&mut self) -> store::Result<Option<Store>> {
+        Ok(None)
+    }
 }
 
 impl SettleIo for Store {
@@ -102,6 +128,18 @@ impl SettleIo for Store {
 
     fn write(&mut self, ops: Vec<WriteOp>, now_ns: u64) -> store::Result<Vec<WriteOutcome>> {
         Store::write(self, ops, now_ns)
+    }
+
+    fn sync_behind(&mut self) -> store::Result<()> {
+        Store::sync_behind(self).map(drop)
+    }
+
+    fn end_sync_behind(&mut self) -> store::Result<()> {
+        Store::end_sync_behind(self)
+    }
+
+    fn open_beside(&mut self) -> store::Result<Option<Store>> {
+        Store::open_beside(self).map(Some)
     }
 }
 
@@ -121,6 +159,10 @@ impl SettleIo for WriterIo {
 
     fn write(&mut self, ops: Vec<WriteOp>, _now_ns: u64) -> store::Result<Vec<WriteOutcome>> {
         self.writer.write(ops)
+    }
+
+    fn open_beside(&mut self) -> store::Result<Option<Store>> {
+        self.reads.open_beside().map(Some)
     }
 }
 
