@@ -14,11 +14,11 @@ use store::api::ResourceQuery;
 use store::{Settlement, SettlementQuery, Store, WriteOp};
 use support::*;
 
-fn options(chunk: usize, stop_after_chunks: Option<usize>) -> RunOptions {
+fn options(chunk: usize, stop_after_commits: Option<usize>) -> RunOptions {
     RunOptions {
         chunk_merchants: chunk,
-        stop_after_chunks,
-        now_ns: 1_767_225_600_000_000_000,
+        stop_after_commits,
+        ..RunOptions::at(1_767_225_600_000_000_000)
     }
 }
 

@@ -33,8 +33,7 @@ fn prepared(url: &str) -> Store {
 fn options(chunk: usize) -> RunOptions {
     RunOptions {
         chunk_merchants: chunk,
-        stop_after_chunks: None,
-        now_ns: 1_767_225_600_000_000_000,
+        ..RunOptions::at(1_767_225_600_000_000_000)
     }
 }
 
@@ -240,7 +239,7 @@ fn stopped_run_resumes_to_the_same_result(url: &str) {
     };
     let mut store = prepared(url);
     let mut stop = options(1);
-    stop.stop_after_chunks = Some(2);
+    stop.stop_after_commits = Some(2);
     let error = settle(&mut store, date(), Cycle::T1, &stop, &mut |_| {}).unwrap_err();
     assert!(matches!(error, SettleError::Stopped(2)), "{error}");
     let halfway = store.settlement_run("SR-20261124-T1").unwrap().unwrap();
@@ -252,7 +251,7 @@ fn stopped_run_resumes_to_the_same_result(url: &str) {
     assert!(payouts_of(&mut store).is_empty());
     // Stopped again one chunk later, then finished.
     let mut stop = options(1);
-    stop.stop_after_chunks = Some(1);
+    stop.stop_after_commits = Some(1);
     settle(&mut store, date(), Cycle::T1, &stop, &mut |_| {}).unwrap_err();
     let done = settle(&mut store, date(), Cycle::T1, &options(1), &mut |_| {}).unwrap();
     assert_eq!((done.run.status.as_str(), done.run.passes), ("settled", 1));
@@ -260,6 +259,38 @@ fn stopped_run_resumes_to_the_same_result(url: &str) {
     assert_eq!(all_settlements(&mut store), reference.0);
     assert_eq!(balances(&mut store), reference.1);
     assert_eq!(payouts_of(&mut store), reference.2);
+    assert!(store.verify_ledger().unwrap().violations.is_empty());
+    stopped_among_payouts_resumes_to_the_same_result(url, &reference.2);
+}
+
+/// A pass stopped after some of its payouts committed ahead of its final
+/// commit (one payout per commit) is finished by the next call: each
+/// payout once, as a clean run makes them.
+fn stopped_among_payouts_resumes_to_the_same_result(
+    url: &str,
+    reference: &[(String, String, String)],
+) {
+    assert!(reference.len() >= 3, "{reference:?}");
+    let database = if url.starts_with("postgres") {
+        store::testing::TestDatabase::postgres("resume_payouts").unwrap()
+    } else {
+        store::testing::TestDatabase::sqlite("resume_payouts")
+    };
+    let mut store = prepared(database.url());
+    let mut stop = options(2);
+    stop.payouts_per_commit = 1;
+    // Three chunks of at most two merchants, then two payouts.
+    stop.stop_after_commits = Some(5);
+    let error = settle(&mut store, date(), Cycle::T1, &stop, &mut |_| {}).unwrap_err();
+    assert!(matches!(error, SettleError::Stopped(5)), "{error}");
+    let halfway = store.settlement_run("SR-20261124-T1").unwrap().unwrap();
+    assert_eq!(halfway.status, "running");
+    assert_eq!(payouts_of(&mut store), reference[..2]);
+    let mut per_payout = options(2);
+    per_payout.payouts_per_commit = 1;
+    let done = settle(&mut store, date(), Cycle::T1, &per_payout, &mut |_| {}).unwrap();
+    assert_eq!((done.run.status.as_str(), done.run.passes), ("settled", 1));
+    assert_eq!(payouts_of(&mut store), reference);
     assert!(store.verify_ledger().unwrap().violations.is_empty());
 }
 

@@ -73,8 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     host::settlement::prepare_store(&mut store).context("preparing the database")?;
     let options = RunOptions {
         chunk_merchants: args.chunk_merchants,
-        stop_after_chunks: None,
-        now_ns: now_ns(),
+        ..RunOptions::at(now_ns())
     };
     let bar = std::io::stderr().is_terminal();
     let pause = args.pause_ms.map(Duration::from_millis);

@@ -51,6 +51,7 @@
 //! (transfers posted to clearing) but its payout is `held` and cannot be
 //! sent. Auto-debits are payouts of kind `debit`, approved at once.
 
+mod build;
 pub mod documents;
 pub mod plan;
 pub mod run;
@@ -75,8 +76,8 @@ pub enum SettleError {
     /// A stored resource could not be read.
     #[error("{0}")]
     Corrupt(String),
-    /// Stopped on purpose after a number of chunks (crash tests).
-    #[error("stopped after {0} chunks")]
+    /// Stopped on purpose after a number of commits (crash tests).
+    #[error("stopped after {0} commits")]
     Stopped(usize),
 }
 
