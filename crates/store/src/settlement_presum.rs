@@ -641,3 +641,49 @@ impl Store {
         rows.into_iter().map(aggregate_from).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aggregate(mid: &str, kind: &str, items: u64, amount_minor: i64) -> MerchantAggregate {
+        MerchantAggregate {
+            mid: mid.into(),
+            tid: "T1".into(),
+            kind: kind.into(),
+            items,
+            amount_minor,
+            fee_minor: 1,
+            discount_minor: 0,
+            fee_share_minor: 0,
+            points: 2,
+        }
+    }
+
+    /// Keys of both lists come out once, in byte order, their sums added;
+    /// a sum that overflows is an error, not a wrapped total.
+    #[test]
+    fn merges_ordered_lists_by_key() {
+        let a = vec![
+            aggregate("M1", "capture", 2, 100),
+            aggregate("M3", "refund", 1, -5),
+        ];
+        let b = vec![
+            aggregate("M1", "capture", 1, 50),
+            aggregate("M1", "refund", 1, -7),
+            aggregate("M2", "capture", 4, 9),
+        ];
+        let merged = merge_ordered(a, b).unwrap();
+        let mut expected = vec![
+            aggregate("M1", "capture", 3, 150),
+            aggregate("M1", "refund", 1, -7),
+            aggregate("M2", "capture", 4, 9),
+            aggregate("M3", "refund", 1, -5),
+        ];
+        expected[0].fee_minor = 2;
+        expected[0].points = 4;
+        assert_eq!(merged, expected);
+        let full = vec![aggregate("M1", "capture", 1, i64::MAX)];
+        assert!(merge_ordered(full.clone(), full).is_err());
+    }
+}
