@@ -19,6 +19,7 @@
 //! merchant `unbound` instead of stopping every payout.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use domain::BusinessDate;
 use domain::money::AmountMinor;
@@ -97,6 +98,74 @@ fn documents<I: SettleIo>(
         .collect())
 }
 
+/// Binding documents a thread parses at a time.
+const PARSE_CHUNK: usize = 4096;
+
+/// A binding as the plan reads it: its MID, and the payout clearing ledger
+/// account of each of its split lines.
+#[derive(Debug)]
+struct ReadBinding {
+    mid: String,
+    binding: PlanBinding,
+    clearing: Vec<u128>,
+}
+
+/// A binding document → [`ReadBinding`]; `None` when unreadable.
+fn read_binding(row: &PlanDocument) -> Option<ReadBinding> {
+    let (mid, binding) = parse_binding(row)?;
+    let clearing = binding
+        .splits
+        .iter()
+        .map(|line| super::clearing_account(&line.account))
+        .collect();
+    Some(ReadBinding {
+        mid,
+        binding,
+        clearing,
+    })
+}
+
+/// Parses chunks of `rows` (the next one at `next`) until none is left:
+/// each chunk's readable bindings, by chunk index.
+fn parse_chunks(rows: &[PlanDocument], next: &AtomicUsize) -> Vec<(usize, Vec<ReadBinding>)> {
+    let mut parsed = Vec::new();
+    loop {
+        let chunk = next.fetch_add(1, Ordering::Relaxed);
+        let start = chunk.saturating_mul(PARSE_CHUNK);
+        let end = rows.len().min(start.saturating_add(PARSE_CHUNK));
+        let Some(rows) = rows.get(start..end).filter(|rows| !rows.is_empty()) else {
+            return parsed;
+        };
+        let mut bindings = Vec::with_capacity(rows.len());
+        for row in rows {
+            match read_binding(row) {
+                Some(binding) => bindings.push(binding),
+                None => tracing::warn!(binding = %row.id, "unreadable binding left out"),
+            }
+        }
+        parsed.push((chunk, bindings));
+    }
+}
+
+/// Host merchant records (MID, body) → (MID, payable account).
+fn payables(records: Vec<(String, String)>) -> Vec<(String, Option<u128>)> {
+    records
+        .into_iter()
+        .map(|(mid, body)| {
+            let account = payable_account(&body);
+            (mid, account)
+        })
+        .collect()
+}
+
+/// What a scoped thread returned (its panic goes on here).
+fn join<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match thread.join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
 /// A resource as the plan reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanDocument {
@@ -111,9 +180,56 @@ pub struct PlanDocument {
 impl Plan {
     /// Reads the plan.
     ///
+    /// The approved bindings are read first and parsed (with each split
+    /// line's clearing account: the plan's most work) on a second thread,
+    /// in chunks both threads take turns at: this one reads the other
+    /// documents and the host's merchant records meanwhile (the store's
+    /// connection is this thread's), then joins the parsing; the merchant
+    /// records are read in two halves, one on each thread. A merchant's
+    /// bindings stay in the order read.
+    ///
     /// # Errors
     /// Storage errors.
     pub fn load<I: SettleIo>(io: &mut I) -> store::Result<Plan> {
+        let binding_rows = documents(io, "binding", Some("approved"), None)?;
+        let next_chunk = AtomicUsize::new(0);
+        let (mut plan, mut payables, mut parsed) = std::thread::scope(|scope| {
+            let parsing = scope.spawn(|| parse_chunks(&binding_rows, &next_chunk));
+            let read = Self::read_rest(io);
+            let (plan, mut records) = match read {
+                Ok(read) => read,
+                Err(err) => {
+                    // Nothing more to parse: the load fails.
+                    next_chunk.store(usize::MAX / 2, Ordering::Relaxed);
+                    join(parsing);
+                    return Err(err);
+                }
+            };
+            let second = records.split_off(records.len() / 2);
+            let reading = scope.spawn(move || payables(second));
+            let mut parsed = parse_chunks(&binding_rows, &next_chunk);
+            let mut payables = payables(records);
+            parsed.extend(join(parsing));
+            payables.extend(join(reading));
+            Ok((plan, payables, parsed))
+        })?;
+        parsed.sort_unstable_by_key(|(chunk, _)| *chunk);
+        let mut bindings =
+            Vec::with_capacity(parsed.iter().map(|(_, chunk)| chunk.len()).sum::<usize>());
+        for (_, chunk) in parsed {
+            bindings.extend(chunk);
+        }
+        // By MID; a merchant's bindings stay in the order read (stable).
+        // The records come by MID already: their sort only checks.
+        bindings.sort_by(|a, b| a.mid.cmp(&b.mid));
+        payables.sort_by(|a, b| a.0.cmp(&b.0));
+        plan.merge(payables, bindings);
+        Ok(plan)
+    }
+
+    /// Holds and account policies, and the host's merchant records (MID,
+    /// body).
+    fn read_rest<I: SettleIo>(io: &mut I) -> store::Result<(Plan, Vec<(String, String)>)> {
         let mut plan = Plan::default();
         // Only documents that may hold the key are read: a merchant is held
         // only by `"risk_hold": true`, a policy has a threshold only with an
@@ -125,40 +241,17 @@ impl Plan {
                 plan.held.insert(row.id);
             }
         }
-        let documents_read = documents(io, "binding", Some("approved"), None)?;
-        let mut bindings = Vec::with_capacity(documents_read.len());
-        for row in documents_read {
-            match parse_binding(&row) {
-                Some(binding) => bindings.push(binding),
-                None => tracing::warn!(binding = %row.id, "unreadable binding left out"),
-            }
-        }
-        // By MID; a merchant's bindings stay in the order read (stable).
-        bindings.sort_by(|a, b| a.0.cmp(&b.0));
         for row in documents(io, "account", None, Some("amount_minor"))? {
             let view = serde_json::from_str::<AccountView>(&row.document).unwrap_or_default();
             plan.accounts.insert(row.id, parse_policy(&view.policy));
         }
-        let mut payables: Vec<(String, Option<u128>)> = io
-            .read(|store| store.host_rows(HostTable::Merchants))?
-            .into_iter()
-            .map(|(mid, body)| {
-                let account = payable_account(&body);
-                (mid, account)
-            })
-            .collect();
-        payables.sort_by(|a, b| a.0.cmp(&b.0));
-        plan.merge(payables, bindings);
-        Ok(plan)
+        let records = io.read(|store| store.host_rows(HostTable::Merchants))?;
+        Ok((plan, records))
     }
 
     /// Fills [`Plan::merchants`] from the payable accounts and the
     /// bindings, both by MID.
-    fn merge(
-        &mut self,
-        payables: Vec<(String, Option<u128>)>,
-        bindings: Vec<(String, PlanBinding)>,
-    ) {
+    fn merge(&mut self, payables: Vec<(String, Option<u128>)>, bindings: Vec<ReadBinding>) {
         self.merchants.reserve(payables.len().max(bindings.len()));
         self.candidates.reserve(bindings.len());
         self.candidate_lines.reserve(bindings.len());
@@ -167,28 +260,35 @@ impl Plan {
         let mut payables = payables.into_iter().peekable();
         let mut bindings = bindings.into_iter().peekable();
         loop {
-            // The next MID of either list.
-            let mid = match (payables.peek(), bindings.peek()) {
-                (Some((p, _)), Some((b, _))) => p.min(b).clone(),
-                (Some((p, _)), None) => p.clone(),
-                (None, Some((b, _))) => b.clone(),
+            // The next MID of either list (taken, not copied).
+            let next_is_payable = match (payables.peek(), bindings.peek()) {
+                (Some((p, _)), Some(b)) => *p <= b.mid,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
                 (None, None) => break,
             };
+            let first = self.candidates.len();
             let mut payable = None;
+            let mid = if next_is_payable {
+                let Some((mid, account)) = payables.next() else {
+                    break;
+                };
+                payable = account;
+                mid
+            } else {
+                let Some(binding) = bindings.next() else {
+                    break;
+                };
+                self.push(binding.binding, binding.clearing);
+                binding.mid
+            };
             while let Some((_, account)) = payables.next_if(|(p, _)| *p == mid) {
                 // A MID is one host record (were it not, the last one
                 // with an account would count).
                 payable = account.or(payable);
             }
-            let first = self.candidates.len();
-            while let Some((_, binding)) = bindings.next_if(|(b, _)| *b == mid) {
-                let start = self.lines.len();
-                for line in binding.splits {
-                    self.clearing.push(super::clearing_account(&line.account));
-                    self.lines.push(line);
-                }
-                self.candidate_lines.push(start..self.lines.len());
-                self.candidates.push(binding.binding);
+            while let Some(binding) = bindings.next_if(|b| b.mid == mid) {
+                self.push(binding.binding, binding.clearing);
             }
             let bindings = first..self.candidates.len();
             self.merchants.push(MerchantPlan {
@@ -197,6 +297,15 @@ impl Plan {
                 bindings,
             });
         }
+    }
+
+    /// Adds a candidate and its split lines.
+    fn push(&mut self, binding: PlanBinding, clearing: Vec<u128>) {
+        let start = self.lines.len();
+        self.lines.extend(binding.splits);
+        self.clearing.extend(clearing);
+        self.candidate_lines.push(start..self.lines.len());
+        self.candidates.push(binding.binding);
     }
 
     /// The merchant `mid`, looked for first at `*cursor` (where the last
@@ -414,7 +523,7 @@ mod tests {
             let document = format!(r#"{{"mid":"{mid}","splits":[{}]}}"#, splits.join(","));
             let mut row = row(&document);
             row.id = id.into();
-            parse_binding(&row).unwrap()
+            read_binding(&row).unwrap()
         };
         let payables = vec![
             ("M1".to_owned(), Some(11)),

@@ -52,6 +52,7 @@ fn sqlite_query(
     sql: &str,
     params: &[Value],
 ) -> Result<Vec<Vec<Value>>> {
+    use rusqlite::types::ValueRef;
     let mut statement = connection.prepare_cached(sql)?;
     let columns = statement.column_count();
     let mut rows = statement.query(rusqlite::params_from_iter(params))?;
@@ -59,10 +60,15 @@ fn sqlite_query(
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(columns);
         for i in 0..columns {
-            values.push(match row.get::<_, rusqlite::types::Value>(i)? {
-                rusqlite::types::Value::Integer(int) => Value::Int(int),
-                rusqlite::types::Value::Text(text) => Value::Text(text),
-                rusqlite::types::Value::Blob(bytes) => Value::Bytes(bytes),
+            // Copied once, straight from SQLite's buffer.
+            values.push(match row.get_ref(i)? {
+                ValueRef::Integer(int) => Value::Int(int),
+                ValueRef::Text(text) => Value::Text(
+                    std::str::from_utf8(text)
+                        .map_err(|err| rusqlite::Error::Utf8Error(i, err))?
+                        .to_owned(),
+                ),
+                ValueRef::Blob(bytes) => Value::Bytes(bytes.to_vec()),
                 other => {
                     return Err(StoreError::Corrupt(format!("unexpected value {other:?}")));
                 }
