@@ -163,10 +163,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         started.elapsed().as_secs_f64()
     };
-    phases.0.push((
+    phases.push(
         "(after) checkpoint of the run's WAL".into(),
         checkpoint_seconds,
-    ));
+    );
     anyhow::ensure!(
         report.run.items == args.transactions as u64
             && report.run.settlements == args.merchants as u64,
@@ -177,7 +177,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report_ledger = phases.time("(after) ledger verify", || store.verify_ledger())?;
     let ledger_sound = report_ledger.violations.is_empty()
         && report_ledger.debits_total == report_ledger.credits_total;
-    phases.print();
     let rate = args.transactions as f64 / seconds;
     let ratio = seconds / aggregation;
     if args.json {
@@ -202,7 +201,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seconds spent in each phase, printed on stderr.
+/// Seconds spent in each phase, printed on stderr as each ends (a run of
+/// 10 million items takes minutes to load), the run's own when it ends.
 #[derive(Default)]
 struct Phases(Vec<(String, f64)>);
 
@@ -210,9 +210,13 @@ impl Phases {
     fn time<T>(&mut self, name: &str, phase: impl FnOnce() -> T) -> T {
         let started = Instant::now();
         let out = phase();
-        self.0
-            .push((name.to_owned(), started.elapsed().as_secs_f64()));
+        self.push(name.to_owned(), started.elapsed().as_secs_f64());
         out
+    }
+
+    fn push(&mut self, name: String, seconds: f64) {
+        eprintln!("phase {name}: {seconds:.3} s");
+        self.0.push((name, seconds));
     }
 
     /// The run's phases from the ends of its chunk commits: the first chunk
@@ -225,17 +229,10 @@ impl Phases {
             } else {
                 format!("run: chunk {}", index + 1)
             };
-            self.0.push((name, end - last));
+            self.push(name, end - last);
             last = *end;
         }
-        self.0
-            .push(("run: payouts and pass end".into(), seconds - last));
-    }
-
-    fn print(&self) {
-        for (name, seconds) in &self.0 {
-            eprintln!("phase {name}: {seconds:.3} s");
-        }
+        self.push("run: payouts and pass end".into(), seconds - last);
     }
 }
 
