@@ -459,8 +459,8 @@ impl Store {
 
     /// From now on, commits return before they are durable, and a thread
     /// of the store's own syncs them after each: the sync of one commit
-    /// overlaps the work on the next (a settlement run's chunks, whose
-    /// syncs of megabytes each took about a seventh of the run). Until
+    /// overlaps the work on the next (a settlement run's chunks: about
+    /// 9.5 MB of log each, whose commit took 10–13 ms with its sync). Until
     /// [`Store::end_sync_behind`], a crash of the machine may lose the last
     /// commits (never part of one, and never one without those before it);
     /// other connections see a commit before it is durable. Returns whether
